@@ -1,0 +1,150 @@
+/**
+ * Public data types of the Event Store HTTP API, as seen by the client.
+ *
+ * @module
+ */
+
+/** A stored event. Its `id` has the form `<topic>-<sequence>`. */
+export interface Event {
+  /** Globally unique id, `<topic>-<sequence>`, e.g. `"user-events-42"`. */
+  id: string;
+  /** ISO 8601 time at which the server stored the event. */
+  timestamp: string;
+  /** Event type, e.g. `"user.created"`; selects the schema that validated it. */
+  type: string;
+  /** The JSON object that was published. */
+  payload: Record<string, unknown>;
+}
+
+/** A JSON Schema for one event type of a topic. */
+export interface Schema {
+  /** The event type this schema validates, e.g. `"user.created"`. */
+  eventType: string;
+  /** Always `"object"`: payloads are JSON objects. */
+  type: string;
+  /** JSON Schema dialect, e.g. `"https://json-schema.org/draft/2020-12/schema"`. */
+  $schema: string;
+  /** JSON Schema `properties` of the payload. */
+  properties: Record<string, unknown>;
+  /** Payload properties that must be present. */
+  required: string[];
+  /** Any other JSON Schema keyword (`additionalProperties`, ...). */
+  [keyword: string]: unknown;
+}
+
+/** A topic with its current sequence number and schemas. */
+export interface TopicDetails {
+  name: string;
+  /** Sequence number of the last event stored in the topic (0 when empty). */
+  sequence: number;
+  schemas: Schema[];
+}
+
+/** Answer of `GET /health`. */
+export interface Health {
+  status: string;
+  /** Number of registered consumers. */
+  consumers: number;
+  /** Topics whose dispatcher is running. */
+  runningDispatchers: string[];
+}
+
+/** What a consumer sends to `POST /consumers/register`. */
+export interface ConsumerRegistration {
+  /** URL the server POSTs event batches to. */
+  callback: string;
+  /** Topic name → id of the last event already processed, or `null` for all events. */
+  topics: Record<string, string | null>;
+  /**
+   * Webhook signing secret (`whsec_<base64 key>`); the server generates one
+   * when it is omitted.
+   */
+  secret?: string;
+}
+
+/** A consumer as listed by `GET /consumers`. */
+export interface ConsumerSummary {
+  id: string;
+  callback: string;
+  /** Topic name → id of the last event delivered, or `null` when none yet. */
+  topics: Record<string, string | null>;
+}
+
+/** Delivery state of a consumer. */
+export type ConsumerStatus = "active" | "retrying" | "paused";
+
+/** A consumer with its delivery state, from `GET /consumers/{id}`. */
+export interface ConsumerDetails extends ConsumerSummary {
+  status: ConsumerStatus;
+  /** Topic name → number of events not yet delivered. */
+  lag: Record<string, number>;
+  /** Failed delivery attempts since the last success. */
+  attempts: number;
+  /** Message of the last delivery failure, if any. */
+  lastError: string | null;
+  /** ISO 8601 time of the next delivery attempt while retrying. */
+  nextAttemptAt: string | null;
+}
+
+/** Answer of `POST /consumers/register`. */
+export interface RegisteredConsumer {
+  consumerId: string;
+  /** The secret the server signs deliveries with (`whsec_...`). */
+  secret: string;
+}
+
+/** One event to publish. */
+export interface PublishEventInput {
+  topic: string;
+  type: string;
+  payload: Record<string, unknown>;
+}
+
+/** Filters of `GET /topics/{topic}/events`. */
+export interface GetEventsOptions {
+  /** Only events after this id. */
+  sinceEventId?: string;
+  /** Only events stored on this day, `YYYY-MM-DD`. */
+  date?: string;
+  /** Maximum number of events to return. */
+  limit?: number;
+}
+
+/** Options of `EventStoreClient`. */
+export interface EventStoreConfig {
+  /**
+   * Server URL, e.g. `"http://localhost:8000"`. Trailing slashes are ignored.
+   * Falls back to the `EVENT_STORE_BASE_URL` environment variable.
+   */
+  baseUrl?: string;
+  /**
+   * Time limit of one HTTP attempt, in milliseconds.
+   * @default 30000
+   */
+  timeout?: number;
+  /**
+   * How many times a request failing with a network error, a timeout or a
+   * 5xx status is retried (so at most `retries + 1` attempts).
+   * @default 3
+   */
+  retries?: number;
+  /**
+   * Backoff before the first retry, in milliseconds; doubles on each retry.
+   * @default 1000
+   */
+  retryDelay?: number;
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  /**
+   * `fetch` implementation to use, e.g. for instrumentation or tests. Any
+   * function with the shape of the global `fetch` fits.
+   * @default globalThis.fetch
+   */
+  fetch?: FetchFn;
+}
+
+/**
+ * The part of `fetch` the client calls. Narrower than `typeof fetch` so a
+ * plain wrapper fits (Bun's `typeof fetch` also demands `preconnect`).
+ */
+export type FetchFn = (input: string, init: RequestInit) => Promise<Response>;

@@ -1,0 +1,159 @@
+/**
+ * Server configuration: every setting has an environment variable, a CLI flag
+ * of the same name (`MAX_BODY_BYTES` ⇄ `--max-body-bytes`, a flag wins), and a
+ * default. Values are checked once at start-up; a bad value stops the server
+ * with a one-line message naming the setting.
+ */
+
+/** @default 8000 */
+export const DEFAULT_PORT = 8000;
+/** @default "./data" */
+export const DEFAULT_DATA_DIR = "./data";
+/** @default "./config" */
+export const DEFAULT_CONFIG_DIR = "./config";
+/** @default 1 MiB */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** @default 10 000 */
+export const DEFAULT_MAX_BATCH_EVENTS = 10_000;
+/** @default 10 000 */
+export const DEFAULT_MAX_PAGE_SIZE = 10_000;
+/** @default 32 MiB */
+export const DEFAULT_SEGMENT_MAX_BYTES = 32 * 1024 * 1024;
+
+export interface Config {
+  /** TCP port; 0 picks a free one. @default 8000 */
+  port: number;
+  /** Interface to listen on. @default "0.0.0.0" */
+  host: string;
+  /** Where events (and consumers) are stored. @default "./data" */
+  dataDir: string;
+  /** Where topic definitions are stored. @default "./config" */
+  configDir: string;
+  /** Largest accepted request body; larger bodies get 413. @default 1048576 */
+  maxBodyBytes: number;
+  /** Most events in one `POST /events`. @default 10000 */
+  maxBatchEvents: number;
+  /** Most events in one read response; a larger `limit` is capped. @default 10000 */
+  maxPageSize: number;
+  /** A topic's segment file is closed once it holds this many bytes. @default 33554432 */
+  segmentMaxBytes: number;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Parser<T> = (raw: string, name: string) => T;
+
+interface Setting<K extends keyof Config> {
+  key: K;
+  env: string;
+  description: string;
+  parse: Parser<Config[K]>;
+  fallback: Config[K];
+}
+
+const integer =
+  (min: number, max: number): Parser<number> =>
+  (raw, name) => {
+    if (!/^\d+$/.test(raw.trim())) {
+      throw new ConfigError(`${name} must be an integer, got '${raw}'`);
+    }
+    const value = Number(raw.trim());
+    if (value < min || value > max) {
+      throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+    }
+    return value;
+  };
+
+const nonEmpty: Parser<string> = (raw, name) => {
+  if (raw.trim() === "") throw new ConfigError(`${name} must not be empty`);
+  return raw;
+};
+
+function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
+  return s;
+}
+
+/** Every setting, in the order `--help` lists them. */
+export const SETTINGS = [
+  setting({ key: "port", env: "PORT", description: "TCP port to listen on (0 = any free port)", parse: integer(0, 65535), fallback: DEFAULT_PORT }),
+  setting({ key: "host", env: "HOST", description: "Interface to listen on", parse: nonEmpty, fallback: "0.0.0.0" }),
+  setting({ key: "dataDir", env: "DATA_DIR", description: "Directory for events and consumers", parse: nonEmpty, fallback: DEFAULT_DATA_DIR }),
+  setting({ key: "configDir", env: "CONFIG_DIR", description: "Directory for topic definitions", parse: nonEmpty, fallback: DEFAULT_CONFIG_DIR }),
+  setting({ key: "maxBodyBytes", env: "MAX_BODY_BYTES", description: "Largest request body in bytes (larger: 413)", parse: integer(1024, 256 * 1024 * 1024), fallback: DEFAULT_MAX_BODY_BYTES }),
+  setting({ key: "maxBatchEvents", env: "MAX_BATCH_EVENTS", description: "Most events in one POST /events", parse: integer(1, 1_000_000), fallback: DEFAULT_MAX_BATCH_EVENTS }),
+  setting({ key: "maxPageSize", env: "MAX_PAGE_SIZE", description: "Most events in one read response", parse: integer(1, 1_000_000), fallback: DEFAULT_MAX_PAGE_SIZE }),
+  setting({ key: "segmentMaxBytes", env: "SEGMENT_MAX_BYTES", description: "Size at which a segment file is closed", parse: integer(4096, 1024 * 1024 * 1024), fallback: DEFAULT_SEGMENT_MAX_BYTES }),
+] as const;
+
+/** `MAX_BODY_BYTES` → `--max-body-bytes`. */
+export function flagName(env: string): string {
+  return `--${env.toLowerCase().replaceAll("_", "-")}`;
+}
+
+/** Defaults for every setting; tests and the testing kit override what they need. */
+export function defaultConfig(): Config {
+  const config = {} as Record<string, unknown>;
+  for (const s of SETTINGS) config[s.key] = s.fallback;
+  return config as unknown as Config;
+}
+
+/**
+ * Builds the configuration from the environment and CLI flags
+ * (`--port 9000` or `--port=9000`). Throws `ConfigError` with a message
+ * naming the setting on the first bad or unknown value.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  args: readonly string[] = [],
+): Config {
+  const flags = parseFlags(args);
+  const config = defaultConfig() as unknown as Record<string, unknown>;
+  for (const s of SETTINGS) {
+    const flag = flagName(s.env);
+    const fromFlag = flags.get(flag);
+    flags.delete(flag);
+    const raw = fromFlag ?? env[s.env];
+    if (raw !== undefined) config[s.key] = s.parse(raw, fromFlag === undefined ? s.env : flag);
+  }
+  const unknown = [...flags.keys()][0];
+  if (unknown !== undefined) throw new ConfigError(`unknown option ${unknown} (see --help)`);
+  return config as unknown as Config;
+}
+
+function parseFlags(args: readonly string[]): Map<string, string> {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith("--")) throw new ConfigError(`unexpected argument '${arg}' (see --help)`);
+    const eq = arg.indexOf("=");
+    if (eq !== -1) {
+      flags.set(arg.slice(0, eq), arg.slice(eq + 1));
+      continue;
+    }
+    const value = args[i + 1];
+    if (value === undefined || value.startsWith("--")) {
+      throw new ConfigError(`option ${arg} needs a value`);
+    }
+    flags.set(arg, value);
+    i++;
+  }
+  return flags;
+}
+
+/** The `--help` text, generated from SETTINGS so flags and docs never drift. */
+export function helpText(): string {
+  const rows = SETTINGS.map(
+    (s) => `  ${(flagName(s.env) + " <value>").padEnd(30)} ${s.env.padEnd(20)} ${s.description} (default: ${s.fallback})`,
+  );
+  return [
+    "Usage: event-store [options]",
+    "",
+    "Every option can also be set by the environment variable shown; a flag wins.",
+    "",
+    `  ${"--help".padEnd(30)} ${"".padEnd(20)} Print this help and exit`,
+    `  ${"--version".padEnd(30)} ${"".padEnd(20)} Print the version and exit`,
+    ...rows,
+  ].join("\n");
+}

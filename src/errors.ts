@@ -1,0 +1,147 @@
+/**
+ * Every failure the server reports is one of these classes. Each carries the
+ * HTTP status and a stable machine-readable `code`; the HTTP layer maps them
+ * to `{"error": message, "code": code}` and never inspects message text.
+ */
+export abstract class EventStoreError extends Error {
+  abstract readonly status: number;
+  abstract readonly code: string;
+  /** Extra fields merged into the JSON error body (never paths or stacks). */
+  readonly details: Record<string, unknown> = {};
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidRequestError extends EventStoreError {
+  readonly status = 400;
+  readonly code: string;
+  constructor(message: string, code = "INVALID_REQUEST", options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+export class MalformedJsonError extends EventStoreError {
+  readonly status = 400;
+  readonly code = "MALFORMED_JSON";
+  constructor(options?: ErrorOptions) {
+    super("Request body is not valid JSON", options);
+  }
+}
+
+export class PayloadTooLargeError extends EventStoreError {
+  readonly status = 413;
+  readonly code = "PAYLOAD_TOO_LARGE";
+  constructor(limitBytes: number) {
+    super(`Request body exceeds the limit of ${limitBytes} bytes`);
+  }
+}
+
+export class InvalidTopicNameError extends EventStoreError {
+  readonly status = 400;
+  readonly code = "INVALID_TOPIC_NAME";
+  constructor() {
+    super(
+      "Invalid topic name: use 1-128 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit",
+    );
+  }
+}
+
+export class InvalidSchemaError extends EventStoreError {
+  readonly status = 400;
+  readonly code = "INVALID_SCHEMA";
+}
+
+export class TopicExistsError extends EventStoreError {
+  readonly status = 400;
+  readonly code = "TOPIC_EXISTS";
+  constructor(topic: string) {
+    super(`Topic '${topic}' already exists`);
+  }
+}
+
+/** The spec answers 404 when a topic is addressed by path. */
+export class TopicNotFoundError extends EventStoreError {
+  readonly status = 404;
+  readonly code = "TOPIC_NOT_FOUND";
+  constructor(topic: string) {
+    super(`Topic '${topic}' not found`);
+  }
+}
+
+/** The spec answers 400 when a request body names a topic that does not exist. */
+export class UnknownTopicError extends EventStoreError {
+  readonly status = 400;
+  readonly code = "TOPIC_NOT_FOUND";
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+export class UnknownEventTypeError extends EventStoreError {
+  readonly status = 400;
+  readonly code = "UNKNOWN_EVENT_TYPE";
+}
+
+export class SchemaValidationError extends EventStoreError {
+  readonly status = 400;
+  readonly code = "SCHEMA_VALIDATION_FAILED";
+}
+
+export class SchemaChangeError extends EventStoreError {
+  readonly status = 400;
+  readonly code = "SCHEMA_REMOVED";
+}
+
+export class SequenceConflictError extends EventStoreError {
+  readonly status = 409;
+  readonly code = "SEQUENCE_CONFLICT";
+  constructor(topic: string, expectedSequence: number, currentSequence: number) {
+    super(
+      `Topic '${topic}' is at sequence ${currentSequence}, expected ${expectedSequence}`,
+    );
+    Object.assign(this.details, { topic, expectedSequence, currentSequence });
+  }
+}
+
+export class RouteNotFoundError extends EventStoreError {
+  readonly status = 404;
+  readonly code = "NOT_FOUND";
+  constructor() {
+    super("Not found");
+  }
+}
+
+/** Appending to the log failed (disk full, I/O error, failed fsync); nothing of the batch was kept. */
+export class WriteFailedError extends EventStoreError {
+  readonly status = 503;
+  readonly code = "WRITE_FAILED";
+  constructor(options?: ErrorOptions) {
+    super("Failed to store events; nothing of the batch was written", options);
+  }
+}
+
+/** Stored data cannot be decoded where it must be valid (below the recovered tail). */
+export class LogCorruptError extends EventStoreError {
+  readonly status = 500;
+  readonly code = "LOG_CORRUPT";
+}
+
+export class ShuttingDownError extends EventStoreError {
+  readonly status = 503;
+  readonly code = "SHUTTING_DOWN";
+  constructor() {
+    super("The server is shutting down");
+  }
+}
+
+export class InternalError extends EventStoreError {
+  readonly status = 500;
+  readonly code = "INTERNAL_ERROR";
+  constructor(options?: ErrorOptions) {
+    super("Internal server error", options);
+  }
+}

@@ -1,0 +1,129 @@
+import { Elysia, t } from "elysia";
+import { InvalidRequestError } from "../errors.ts";
+import { parseEventId } from "../log/event-id.ts";
+import type { EventLog, ReadRange } from "../log/event-log.ts";
+import { validateBatch } from "../topics/event-validation.ts";
+import { assertTopicName } from "../topics/topic-name.ts";
+import type { TopicRegistry } from "../topics/topic-registry.ts";
+import { ErrorModel, EventsModel, PublishItemModel } from "./models.ts";
+
+/** Longest a read may wait for new events (`waitMs`). @default 60 000 */
+export const MAX_WAIT_MS = 60_000;
+
+export interface EventRoutesDeps {
+  registry: TopicRegistry;
+  log: EventLog;
+  maxBatchEvents: number;
+  maxPageSize: number;
+}
+
+export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize }: EventRoutesDeps) {
+  return new Elysia({ name: "event-routes" })
+    .post(
+      "/events",
+      async ({ body, set }) => {
+        const events = validateBatch(registry, body, maxBatchEvents);
+        const eventIds = await log.append(events);
+        set.status = 201;
+        return { eventIds };
+      },
+      {
+        body: t.Array(PublishItemModel),
+        response: { 201: t.Object({ eventIds: t.Array(t.String()) }), 400: ErrorModel, 409: ErrorModel, 413: ErrorModel, 503: ErrorModel },
+        detail: {
+          tags: ["Events"],
+          summary: "Publish events",
+          description:
+            "Stores a batch atomically, across topics: every event is validated against its topic's schema first, and the 201 is sent only once the batch is on disk. Ids are `<topic>-<sequence>`, dense per topic.",
+        },
+      },
+    )
+    .get(
+      "/topics/:topic/events",
+      async ({ params, query, request }) => {
+        assertTopicName(params.topic);
+        registry.require(params.topic);
+        const { range, waitMs } = parseReadQuery(params.topic, query, maxPageSize);
+        if (waitMs > 0) await log.waitForEvents(params.topic, range.after, waitMs, request.signal);
+        const { lines } = log.read(params.topic, range);
+        return new Response(eventsJson(lines), { headers: { "content-type": "application/json" } });
+      },
+      {
+        params: t.Object({ topic: t.String() }),
+        query: t.Object({
+          sinceEventId: t.Optional(t.String({ description: "Only events after this id (of this topic)" })),
+          date: t.Optional(t.String({ description: "Only events stored on this UTC date, YYYY-MM-DD" })),
+          limit: t.Optional(t.String({ description: `Most events to return (1-${maxPageSize}; larger values are capped)` })),
+          waitMs: t.Optional(t.String({ description: `When no event follows sinceEventId yet, wait up to this many ms (max ${MAX_WAIT_MS}) for one` })),
+        }),
+        response: { 200: EventsModel, 400: ErrorModel, 404: ErrorModel },
+        detail: {
+          tags: ["Events"],
+          summary: "Read a topic's events",
+          description: `Events in sequence order. Without \`limit\` a response holds at most ${maxPageSize} events; page on with \`sinceEventId\` = the last id received.`,
+        },
+      },
+    );
+}
+
+interface ReadQuery {
+  sinceEventId?: string;
+  date?: string;
+  limit?: string;
+  waitMs?: string;
+}
+
+export function parseReadQuery(topic: string, query: ReadQuery, maxPageSize: number): { range: ReadRange; waitMs: number } {
+  let after = 0;
+  if (query.sinceEventId !== undefined) {
+    const parsed = parseEventId(query.sinceEventId);
+    if (parsed === null) {
+      throw new InvalidRequestError("sinceEventId must be an event id: <topic>-<sequence>", "INVALID_EVENT_ID");
+    }
+    if (parsed.topic !== topic) {
+      throw new InvalidRequestError(`sinceEventId '${query.sinceEventId}' is not an id of topic '${topic}'`, "INVALID_EVENT_ID");
+    }
+    after = parsed.sequence;
+  }
+  let limit = maxPageSize;
+  if (query.limit !== undefined) {
+    if (!/^[1-9]\d{0,15}$/.test(query.limit)) throw new InvalidRequestError("limit must be a positive integer", "INVALID_LIMIT");
+    limit = Math.min(Number(query.limit), maxPageSize);
+  }
+  if (query.date !== undefined && !isCalendarDate(query.date)) {
+    throw new InvalidRequestError("date must be a real date in YYYY-MM-DD format", "INVALID_DATE");
+  }
+  let waitMs = 0;
+  if (query.waitMs !== undefined) {
+    if (!/^\d{1,6}$/.test(query.waitMs) || Number(query.waitMs) > MAX_WAIT_MS) {
+      throw new InvalidRequestError(`waitMs must be an integer from 0 to ${MAX_WAIT_MS}`, "INVALID_WAIT");
+    }
+    waitMs = Number(query.waitMs);
+  }
+  return { range: { after, limit, ...(query.date === undefined ? {} : { date: query.date }) }, waitMs };
+}
+
+export function isCalendarDate(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const date = new Date(`${value}T00:00:00.000Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
+}
+
+const OPEN = new TextEncoder().encode('{"events":[');
+const CLOSE = new TextEncoder().encode("]}");
+
+/** `{"events":[…]}` from the stored lines, without parsing or re-serializing them. */
+export function eventsJson(lines: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  let size = OPEN.length + CLOSE.length + Math.max(0, lines.length - 1);
+  for (const line of lines) size += line.length;
+  const out = new Uint8Array(size);
+  out.set(OPEN);
+  let offset = OPEN.length;
+  lines.forEach((line, i) => {
+    if (i > 0) out[offset++] = 0x2c;
+    out.set(line, offset);
+    offset += line.length;
+  });
+  out.set(CLOSE, offset);
+  return out;
+}

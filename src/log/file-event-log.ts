@@ -1,0 +1,452 @@
+import { dirname, join } from "node:path";
+import { LogCorruptError, SequenceConflictError, ShuttingDownError, WriteFailedError } from "../errors.ts";
+import { formatCommitMarker } from "./commit-marker.ts";
+import { formatEventId } from "./event-id.ts";
+import type { AppendEvent, EventLog, ReadRange, ReadResult } from "./event-log.ts";
+import { recoverLog } from "./recovery.ts";
+import { type SegmentRef, findSegment, readWholeFile, segmentPath } from "./segment-files.ts";
+import { SegmentIndex } from "./segment-index.ts";
+import { scanSegment } from "./segment-scan.ts";
+import { type FileHandle, type LogStorage, NodeLogStorage } from "./storage.ts";
+
+/** @default 32 MiB */
+export const DEFAULT_SEGMENT_MAX_BYTES = 32 * 1024 * 1024;
+/** Closed-segment indexes kept in memory; older ones are rebuilt on demand. @default 32 */
+export const DEFAULT_CACHED_SEGMENT_INDEXES = 32;
+/** A group commit stops taking batches once it holds this many payload bytes. */
+const GROUP_MAX_BYTES = 8 * 1024 * 1024;
+
+export interface FileEventLogOptions {
+  /** Events live under `<dataDir>/topics`. */
+  dataDir: string;
+  /** @default NodeLogStorage */
+  storage?: LogStorage;
+  /** @default DEFAULT_SEGMENT_MAX_BYTES */
+  segmentMaxBytes?: number;
+  /** Milliseconds since the epoch; injectable so tests can cross midnight. @default Date.now */
+  clock?: () => number;
+  /** Accepts a directory name as a topic (the registry's naming rule). */
+  isTopicName: (name: string) => boolean;
+  /** Where recovery reports what it repaired. @default console.warn */
+  report?: (message: string) => void;
+}
+
+interface Tail {
+  ref: SegmentRef;
+  file: FileHandle;
+  index: SegmentIndex;
+  /** Bytes covered by the last commit; anything beyond is not yet (or never) durable. */
+  size: number;
+}
+
+interface TopicState {
+  name: string;
+  dir: string;
+  segments: SegmentRef[];
+  tail: Tail | null;
+  /** Last acknowledged sequence; readers never see past it. */
+  head: number;
+  waiters: Set<() => void>;
+  /** The file may hold bytes beyond `tail.size` that a failed append left; cut before the next append. */
+  damaged: boolean;
+}
+
+interface PendingAppend {
+  events: readonly AppendEvent[];
+  bytes: number;
+  resolve: (ids: string[]) => void;
+  reject: (error: Error) => void;
+}
+
+/** What one topic gets from one group commit. */
+interface TopicWrite {
+  state: TopicState;
+  lines: string[];
+  head: number;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The durable log: JSON-lines segments per topic and date, appended by
+ * serialized group commits. Every append waiting while a commit is on its way
+ * to disk joins the next one, which costs one write and one fdatasync per
+ * topic it touches; promises resolve only after every fdatasync of the group
+ * succeeded. See recovery.ts for how a crash at any point is undone.
+ */
+export class FileEventLog implements EventLog {
+  private readonly topics = new Map<string, TopicState>();
+  private readonly storage: LogStorage;
+  private readonly topicsDir: string;
+  private readonly segmentMaxBytes: number;
+  private readonly clock: () => number;
+  private readonly indexCache = new Map<string, SegmentIndex>();
+  private readonly commitListeners = new Set<(topic: string, head: number) => void>();
+  private queue: PendingAppend[] = [];
+  private flushing: Promise<void> | null = null;
+  private nextGroup = 1;
+  private lastTimestampMs = 0;
+  private closed = false;
+
+  private constructor(private readonly options: FileEventLogOptions) {
+    this.storage = options.storage ?? new NodeLogStorage();
+    this.topicsDir = join(options.dataDir, "topics");
+    this.segmentMaxBytes = options.segmentMaxBytes ?? DEFAULT_SEGMENT_MAX_BYTES;
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /** Opens (and if needed repairs) the log under `dataDir`. */
+  static async open(options: FileEventLogOptions): Promise<FileEventLog> {
+    const log = new FileEventLog(options);
+    await log.recover();
+    return log;
+  }
+
+  private async recover(): Promise<void> {
+    this.storage.makeDirectory(this.topicsDir);
+    const result = await recoverLog(this.storage, this.topicsDir, this.options.isTopicName);
+    const report = this.options.report ?? ((message: string) => console.warn(message));
+    for (const repair of result.repairs) report(`recovery: ${repair}`);
+    this.nextGroup = result.nextGroup;
+    this.lastTimestampMs = result.lastTimestampMs;
+    for (const recovered of result.topics.values()) {
+      const state = this.newTopicState(recovered.name, recovered.dir);
+      state.segments = recovered.segments;
+      state.head = recovered.head;
+      if (recovered.tail) {
+        const { ref, index, committedBytes } = recovered.tail;
+        state.tail = { ref, index, size: committedBytes, file: this.storage.openAppend(ref.path) };
+      }
+      this.topics.set(recovered.name, state);
+    }
+  }
+
+  head(topic: string): number {
+    return this.topics.get(topic)?.head ?? 0;
+  }
+
+  append(events: readonly AppendEvent[]): Promise<string[]> {
+    if (this.closed) return Promise.reject(new ShuttingDownError());
+    let bytes = 0;
+    for (const event of events) bytes += event.payloadJson.length + event.type.length + 96;
+    const { promise, resolve, reject } = Promise.withResolvers<string[]>();
+    this.queue.push({ events, bytes, resolve, reject });
+    this.flushing ??= this.flush();
+    return promise;
+  }
+
+  read(topic: string, range: ReadRange): ReadResult {
+    const state = this.topics.get(topic);
+    if (state === undefined) return { lines: [], lastSequence: range.after };
+    let first = range.after + 1;
+    let last = Math.min(state.head, range.after + range.limit);
+    if (range.date !== undefined) {
+      const span = this.dateSpan(state, range.date);
+      if (span === null) return { lines: [], lastSequence: range.after };
+      first = Math.max(first, span.first);
+      last = Math.min(span.last, first + range.limit - 1);
+    }
+    const lines: Uint8Array[] = [];
+    let sequence = first;
+    while (sequence <= last) {
+      const at = findSegment(state.segments, sequence);
+      const ref = state.segments[at];
+      if (ref === undefined) throw new LogCorruptError(`Topic '${topic}' has no segment for sequence ${sequence}`);
+      const index = this.indexOf(state, ref);
+      const from = sequence - ref.firstSequence;
+      const to = Math.min(last - ref.firstSequence, index.count - 1);
+      if (from > to) throw new LogCorruptError(`Topic '${topic}' is missing events from sequence ${sequence}`);
+      lines.push(...this.readLines(state, ref, index, from, to));
+      sequence = ref.firstSequence + to + 1;
+    }
+    return { lines, lastSequence: last < first ? range.after : last };
+  }
+
+  onCommit(listener: (topic: string, head: number) => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  waitForEvents(topic: string, after: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const state = this.topicState(topic);
+    if (state.head > after || timeoutMs <= 0 || signal?.aborted || this.closed) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const done = () => {
+      clearTimeout(timer);
+      state.waiters.delete(done);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    state.waiters.add(done);
+    signal?.addEventListener("abort", done);
+    return promise;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.flushing) await this.flushing;
+    for (const state of this.topics.values()) {
+      for (const wake of [...state.waiters]) wake();
+      if (state.tail) this.storage.close(state.tail.file);
+      state.tail = null;
+    }
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      let take = 0;
+      let bytes = 0;
+      while (take < this.queue.length && (take === 0 || bytes + this.queue[take]!.bytes <= GROUP_MAX_BYTES)) {
+        bytes += this.queue[take]!.bytes;
+        take++;
+      }
+      const group = this.queue.splice(0, take);
+      await this.commitGroup(group);
+    }
+    this.flushing = null;
+  }
+
+  /**
+   * One group commit. Sequences are assigned here, in queue order, so a
+   * batch that fails or conflicts leaves no gap: the next group starts from
+   * the last acknowledged head.
+   */
+  private async commitGroup(group: PendingAppend[]): Promise<void> {
+    try {
+      await this.repairDamaged();
+    } catch (error) {
+      for (const pending of group) pending.reject(new WriteFailedError({ cause: error }));
+      return;
+    }
+    const nowMs = Math.max(this.clock(), this.lastTimestampMs);
+    const timestamp = new Date(nowMs).toISOString();
+    const date = timestamp.slice(0, 10);
+    const writes = new Map<string, TopicWrite>();
+    const accepted: { pending: PendingAppend; ids: string[] }[] = [];
+
+    for (const pending of group) {
+      const conflict = this.checkExpectedSequences(pending.events, writes);
+      if (conflict) {
+        pending.reject(conflict);
+        continue;
+      }
+      const ids: string[] = [];
+      for (const event of pending.events) {
+        let write = writes.get(event.topic);
+        if (write === undefined) {
+          const state = this.topicState(event.topic);
+          write = { state, lines: [], head: state.head };
+          writes.set(event.topic, write);
+        }
+        write.head++;
+        const id = formatEventId(event.topic, write.head);
+        ids.push(id);
+        write.lines.push(`{"id":"${id}","timestamp":"${timestamp}","type":${JSON.stringify(event.type)},"payload":${event.payloadJson}}\n`);
+      }
+      accepted.push({ pending, ids });
+    }
+    if (accepted.length === 0) return;
+
+    const groupNumber = this.nextGroup++;
+    const heads: Record<string, number> = {};
+    for (const [topic, write] of writes) heads[topic] = write.head;
+    const written: { write: TopicWrite; tail: Tail; sizeBefore: number; sizeAfter: number; offsets: number[] }[] = [];
+    try {
+      for (const write of writes.values()) {
+        const tail = this.tailFor(write.state, date);
+        const sizeBefore = tail.size;
+        const entry = { write, tail, sizeBefore, sizeAfter: sizeBefore, offsets: [] as number[] };
+        written.push(entry);
+        const events = encoder.encode(write.lines.join(""));
+        const marker = encoder.encode(formatCommitMarker({ group: groupNumber, heads, crc: Bun.hash.crc32(events) }));
+        const buffer = new Uint8Array(events.length + marker.length);
+        buffer.set(events);
+        buffer.set(marker, events.length);
+        this.appendFully(tail.file, buffer);
+        entry.offsets = lineOffsets(events, sizeBefore);
+        entry.sizeAfter = sizeBefore + buffer.length;
+      }
+      await Promise.all(written.map(({ tail }) => this.storage.sync(tail.file)));
+    } catch (error) {
+      await this.rollBack(written.map(({ write, sizeBefore }) => ({ state: write.state, sizeBefore })));
+      for (const { pending } of accepted) pending.reject(new WriteFailedError({ cause: error }));
+      return;
+    }
+
+    this.lastTimestampMs = nowMs;
+    for (const { write, tail, offsets, sizeAfter } of written) {
+      for (let i = 0; i + 1 < offsets.length; i++) tail.index.push(offsets[i]!, offsets[i + 1]! - 1);
+      tail.size = sizeAfter;
+      write.state.head = write.head;
+    }
+    for (const { pending, ids } of accepted) pending.resolve(ids);
+    for (const { write } of written) this.notify(write.state);
+  }
+
+  private checkExpectedSequences(events: readonly AppendEvent[], writes: Map<string, TopicWrite>): SequenceConflictError | null {
+    const heads = new Map<string, number>();
+    for (const event of events) {
+      const current = heads.get(event.topic) ?? writes.get(event.topic)?.head ?? this.head(event.topic);
+      if (event.expectedSequence !== undefined && event.expectedSequence !== current) {
+        return new SequenceConflictError(event.topic, event.expectedSequence, current);
+      }
+      heads.set(event.topic, current + 1);
+    }
+    return null;
+  }
+
+  /** The segment the next group writes to, starting a new one on a new date or when full. */
+  private tailFor(state: TopicState, date: string): Tail {
+    const tail = state.tail;
+    if (tail && tail.ref.date === date && tail.size < this.segmentMaxBytes) return tail;
+    if (tail) {
+      this.storage.close(tail.file);
+      if (tail.index.count === 0) {
+        // Left empty by a failed append: its name would clash with the new segment's.
+        this.storage.removeFile(tail.ref.path);
+        state.segments.pop();
+      } else {
+        this.cacheIndex(tail.ref.path, tail.index);
+      }
+      state.tail = null;
+    }
+    const ref: SegmentRef = { date, firstSequence: state.head + 1, path: segmentPath(state.dir, date, state.head + 1) };
+    const dateDir = dirname(ref.path);
+    const isNewDir = this.storage.list(dateDir).length === 0;
+    this.storage.makeDirectory(dateDir);
+    const file = this.storage.openAppend(ref.path);
+    // The new file (and its folders) must survive a crash as surely as its contents.
+    this.storage.syncDirectory(dateDir);
+    if (isNewDir) {
+      this.storage.syncDirectory(state.dir);
+      this.storage.syncDirectory(this.topicsDir);
+    }
+    state.segments.push(ref);
+    state.tail = { ref, file, index: new SegmentIndex(), size: 0 };
+    return state.tail;
+  }
+
+  private appendFully(file: FileHandle, buffer: Uint8Array): void {
+    let offset = 0;
+    while (offset < buffer.length) {
+      const wrote = this.storage.append(file, buffer.subarray(offset));
+      if (wrote <= 0) throw new Error("write made no progress");
+      offset += wrote;
+    }
+  }
+
+  /**
+   * Undo a failed group: cut every touched file back to its last commit. After
+   * a failed fsync the page cache cannot be trusted, so the file is reopened
+   * rather than reused. If this fails too the topic stays damaged and the cut
+   * is retried before the next append.
+   */
+  private async rollBack(touched: { state: TopicState; sizeBefore: number }[]): Promise<void> {
+    for (const { state } of touched) state.damaged = true;
+    try {
+      await this.repairDamaged();
+    } catch (error) {
+      (this.options.report ?? console.warn)(`log: could not undo a failed append yet: ${(error as Error).message}`);
+    }
+  }
+
+  private async repairDamaged(): Promise<void> {
+    for (const state of this.topics.values()) {
+      if (!state.damaged || state.tail === null) continue;
+      const tail = state.tail;
+      try {
+        this.storage.close(tail.file);
+      } catch {
+        // The handle may already be unusable; reopening below is what matters.
+      }
+      tail.file = this.storage.openAppend(tail.ref.path);
+      this.storage.truncate(tail.file, tail.size);
+      await this.storage.sync(tail.file);
+      state.damaged = false;
+    }
+  }
+
+  private topicState(topic: string): TopicState {
+    let state = this.topics.get(topic);
+    if (state === undefined) {
+      state = this.newTopicState(topic, join(this.topicsDir, topic));
+      this.topics.set(topic, state);
+    }
+    return state;
+  }
+
+  private newTopicState(name: string, dir: string): TopicState {
+    return { name, dir, segments: [], tail: null, head: 0, waiters: new Set(), damaged: false };
+  }
+
+  private notify(state: TopicState): void {
+    for (const wake of [...state.waiters]) wake();
+    for (const listener of this.commitListeners) listener(state.name, state.head);
+  }
+
+  /** First and last sequence stored under a date folder, or null when there are none. */
+  private dateSpan(state: TopicState, date: string): { first: number; last: number } | null {
+    const at = state.segments.findIndex((ref) => ref.date === date);
+    if (at === -1) return null;
+    let next = at;
+    while (next < state.segments.length && state.segments[next]!.date === date) next++;
+    const last = next < state.segments.length ? state.segments[next]!.firstSequence - 1 : state.head;
+    const first = state.segments[at]!.firstSequence;
+    return first <= last ? { first, last } : null;
+  }
+
+  private indexOf(state: TopicState, ref: SegmentRef): SegmentIndex {
+    if (state.tail?.ref === ref) return state.tail.index;
+    const cached = this.indexCache.get(ref.path);
+    if (cached) {
+      this.indexCache.delete(ref.path);
+      this.indexCache.set(ref.path, cached);
+      return cached;
+    }
+    const scan = scanSegment(readWholeFile(this.storage, ref.path), state.name, ref.firstSequence);
+    this.cacheIndex(ref.path, scan.index);
+    return scan.index;
+  }
+
+  private cacheIndex(path: string, index: SegmentIndex): void {
+    this.indexCache.set(path, index);
+    while (this.indexCache.size > DEFAULT_CACHED_SEGMENT_INDEXES) {
+      this.indexCache.delete(this.indexCache.keys().next().value!);
+    }
+  }
+
+  /** Event lines `from..to` (segment positions) as views into one read of the file. */
+  private readLines(state: TopicState, ref: SegmentRef, index: SegmentIndex, from: number, to: number): Uint8Array[] {
+    const start = index.start(from);
+    const bytes = new Uint8Array(index.end(to) - start);
+    const isTail = state.tail?.ref === ref;
+    const file = isTail ? state.tail!.file : this.storage.openRead(ref.path);
+    try {
+      let offset = 0;
+      while (offset < bytes.length) {
+        const read = this.storage.read(file, bytes.subarray(offset), start + offset);
+        if (read === 0) throw new LogCorruptError(`Segment of topic '${state.name}' is shorter than its index`);
+        offset += read;
+      }
+    } finally {
+      if (!isTail) this.storage.close(file);
+    }
+    const lines: Uint8Array[] = [];
+    for (let i = from; i <= to; i++) lines.push(bytes.subarray(index.start(i) - start, index.end(i) - start));
+    return lines;
+  }
+}
+
+/** Start offsets of each line in `bytes` (placed at `base`), plus the end offset. */
+function lineOffsets(bytes: Uint8Array, base: number): number[] {
+  const offsets = [base];
+  let position = 0;
+  for (;;) {
+    const newline = bytes.indexOf(0x0a, position);
+    if (newline === -1) break;
+    position = newline + 1;
+    offsets.push(base + position);
+  }
+  return offsets;
+}

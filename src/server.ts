@@ -1,0 +1,69 @@
+import { join } from "node:path";
+import { createApp } from "./app.ts";
+import type { Config } from "./config.ts";
+import { FileEventLog } from "./log/file-event-log.ts";
+import type { LogStorage } from "./log/storage.ts";
+import { isValidTopicName } from "./topics/topic-name.ts";
+import { TopicRegistry } from "./topics/topic-registry.ts";
+
+export interface RunningServer {
+  /** Base URL, e.g. `http://127.0.0.1:8000`. */
+  url: string;
+  port: number;
+  /** Stops accepting, lets in-flight requests finish, flushes the log. */
+  stop(): Promise<void>;
+}
+
+export interface StartServerOptions {
+  /** Storage for the log; tests inject faults through it. */
+  storage?: LogStorage;
+  /** Start-up and recovery messages. @default console.warn */
+  report?: (message: string) => void;
+}
+
+/** Opens the store under the configured directories and serves it over HTTP. */
+export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
+  const report = options.report ?? ((message: string) => console.warn(message));
+  const registry = new TopicRegistry({ configDir: config.configDir });
+  registry.load();
+  for (const failure of registry.loadFailures) {
+    report(`topic config ${join(config.configDir, "topics", failure.file)} could not be loaded and is skipped: ${failure.reason}`);
+  }
+  const log = await FileEventLog.open({
+    dataDir: config.dataDir,
+    segmentMaxBytes: config.segmentMaxBytes,
+    isTopicName: isValidTopicName,
+    report,
+    ...(options.storage ? { storage: options.storage } : {}),
+  });
+  const app = createApp({ registry, log, ...config });
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({
+      port: config.port,
+      hostname: config.host,
+      fetch: app.fetch,
+      // Bodies are counted by the JSON body parser, which answers 413 in the API's format;
+      // Bun's own limit only has to stay out of its way.
+      maxRequestBodySize: config.maxBodyBytes * 2 + 1024 * 1024,
+      idleTimeout: 120,
+    });
+  } catch (error) {
+    await log.close();
+    throw error;
+  }
+  const port = server.port ?? config.port;
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  let stopping: Promise<void> | null = null;
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    port,
+    stop() {
+      stopping ??= (async () => {
+        await server.stop();
+        await log.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import { InvalidRequestError, SchemaValidationError, UnknownEventTypeError, UnknownTopicError } from "../errors.ts";
+import type { AppendEvent } from "../log/event-log.ts";
+import type { TopicRegistry } from "./topic-registry.ts";
+
+export interface PublishInput {
+  topic: unknown;
+  type: unknown;
+  payload: unknown;
+  expectedSequence?: unknown;
+}
+
+/**
+ * Checks a whole batch before anything is written: shape, topic, event type
+ * and schema of every event. The first failure refuses the batch, naming the
+ * event by its position.
+ */
+export function validateBatch(registry: TopicRegistry, body: unknown, maxBatchEvents: number): AppendEvent[] {
+  if (!Array.isArray(body) || body.length === 0) {
+    throw new InvalidRequestError("Request body must be a non-empty array of events: [{topic, type, payload}]");
+  }
+  if (body.length > maxBatchEvents) {
+    throw new InvalidRequestError(`A batch holds at most ${maxBatchEvents} events, got ${body.length}`, "BATCH_TOO_LARGE");
+  }
+  return body.map((item, i) => validateEvent(registry, item as PublishInput, i));
+}
+
+function validateEvent(registry: TopicRegistry, item: PublishInput, i: number): AppendEvent {
+  const at = `events[${i}]`;
+  if (!isPlainObject(item)) throw new InvalidRequestError(`${at} must be an object with topic, type and payload`);
+  const { topic, type, payload, expectedSequence } = item;
+  if (typeof topic !== "string" || topic === "") throw new InvalidRequestError(`${at}.topic must be a non-empty string`);
+  if (typeof type !== "string" || type === "") throw new InvalidRequestError(`${at}.type must be a non-empty string`);
+  if (!isPlainObject(payload)) throw new InvalidRequestError(`${at}.payload must be a JSON object`);
+  if (expectedSequence !== undefined && !(Number.isSafeInteger(expectedSequence) && (expectedSequence as number) >= 0)) {
+    throw new InvalidRequestError(`${at}.expectedSequence must be an integer >= 0`);
+  }
+  const registered = registry.get(topic);
+  if (registered === undefined) throw new UnknownTopicError(`${at}: Topic '${topic}' does not exist`);
+  const validate = registered.validators.get(type);
+  if (validate === undefined) {
+    throw new UnknownEventTypeError(`${at}: Topic '${topic}' has no schema for event type '${type}'`);
+  }
+  const failure = validate(payload);
+  if (failure !== null) throw new SchemaValidationError(`${at}: Schema validation failed for '${type}': ${failure}`);
+  return {
+    topic,
+    type,
+    payloadJson: JSON.stringify(payload),
+    ...(expectedSequence === undefined ? {} : { expectedSequence: expectedSequence as number }),
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
