@@ -32,6 +32,20 @@ export const SchemaModel = t.Object(
   },
 );
 
+/** Schemas in requests are checked by the topic registry, which names the offending schema. */
+export const SchemaInputModel = t.Unknown({
+  description: "A JSON Schema for the payload of one event type, plus its `eventType`",
+  examples: [
+    {
+      eventType: "user.created",
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      type: "object",
+      properties: { id: { type: "string" }, name: { type: "string" } },
+      required: ["id", "name"],
+    },
+  ],
+});
+
 export const EventModel = t.Object(
   {
     id: t.String({ description: "`<topic>-<sequence>`", examples: ["user-events-1"] }),

@@ -3,7 +3,7 @@ import { InvalidRequestError } from "../errors.ts";
 import type { EventLog } from "../log/event-log.ts";
 import { assertTopicName } from "../topics/topic-name.ts";
 import type { TopicRegistry } from "../topics/topic-registry.ts";
-import { ErrorModel, MessageModel, SchemaModel } from "./models.ts";
+import { ErrorModel, MessageModel, SchemaInputModel, SchemaModel } from "./models.ts";
 
 export interface TopicRoutesDeps {
   registry: TopicRegistry;
@@ -33,7 +33,7 @@ export function topicRoutes({ registry, log }: TopicRoutesDeps) {
         return { message: `Topic '${name}' created successfully` };
       },
       {
-        body: t.Object({ name: t.String(), schemas: t.Array(SchemaModel) }),
+        body: t.Object({ name: t.String(), schemas: t.Array(SchemaInputModel) }),
         response: { 201: MessageModel, 400: ErrorModel },
         detail: {
           tags: ["Topics"],
@@ -71,7 +71,7 @@ export function topicRoutes({ registry, log }: TopicRoutesDeps) {
       },
       {
         params: t.Object({ topic: t.String() }),
-        body: t.Object({ schemas: t.Array(SchemaModel) }),
+        body: t.Object({ schemas: t.Array(SchemaInputModel) }),
         response: { 200: TopicDetailsModel, 400: ErrorModel, 404: ErrorModel },
         detail: {
           tags: ["Topics"],
