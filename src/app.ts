@@ -16,6 +16,8 @@ export interface AppDeps {
   maxBodyBytes: number;
   maxBatchEvents: number;
   maxPageSize: number;
+  /** Aborted when the server begins to shut down. */
+  shutdownSignal?: AbortSignal;
   /** Where unexpected errors are reported. @default console.error */
   reportError?: (error: unknown) => void;
 }

@@ -36,7 +36,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
     report,
     ...(options.storage ? { storage: options.storage } : {}),
   });
-  const app = createApp({ registry, log, ...config });
+  const shutdown = new AbortController();
+  const app = createApp({ registry, log, ...config, shutdownSignal: shutdown.signal });
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({
@@ -60,7 +61,9 @@ export async function startServer(config: Config, options: StartServerOptions = 
     port,
     stop() {
       stopping ??= (async () => {
-        await server.stop();
+        const drained = server.stop();
+        shutdown.abort();
+        await drained;
         await log.close();
       })();
       return stopping;

@@ -15,9 +15,11 @@ export interface EventRoutesDeps {
   log: EventLog;
   maxBatchEvents: number;
   maxPageSize: number;
+  /** Aborted when the server shuts down, so long-polling reads answer at once. */
+  shutdownSignal?: AbortSignal;
 }
 
-export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize }: EventRoutesDeps) {
+export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize, shutdownSignal }: EventRoutesDeps) {
   return new Elysia({ name: "event-routes" })
     .post(
       "/events",
@@ -44,7 +46,10 @@ export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize }: Even
         assertTopicName(params.topic);
         registry.require(params.topic);
         const { range, waitMs } = parseReadQuery(params.topic, query, maxPageSize);
-        if (waitMs > 0) await log.waitForEvents(params.topic, range.after, waitMs, request.signal);
+        if (waitMs > 0) {
+          const signal = shutdownSignal ? AbortSignal.any([request.signal, shutdownSignal]) : request.signal;
+          await log.waitForEvents(params.topic, range.after, waitMs, signal);
+        }
         const { lines } = log.read(params.topic, range);
         return new Response(eventsJson(lines), { headers: { "content-type": "application/json" } });
       },

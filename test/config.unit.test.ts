@@ -1,0 +1,42 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError, defaultConfig, flagName, helpText, loadConfig, SETTINGS } from "../src/config.ts";
+
+describe("loadConfig", () => {
+  test("defaults: port 8000, ./data, ./config, 1 MiB bodies", () => {
+    const config = loadConfig({});
+    expect(config).toEqual(defaultConfig());
+    expect([config.port, config.dataDir, config.configDir, config.maxBodyBytes]).toEqual([8000, "./data", "./config", 1048576]);
+  });
+
+  test("environment variables set each value", () => {
+    const config = loadConfig({ PORT: "9000", DATA_DIR: "/d", CONFIG_DIR: "/c", MAX_BODY_BYTES: "2048" });
+    expect([config.port, config.dataDir, config.configDir, config.maxBodyBytes]).toEqual([9000, "/d", "/c", 2048]);
+  });
+
+  test("flags mirror the variables, in both spellings, and win over them", () => {
+    const config = loadConfig({ PORT: "9000", DATA_DIR: "/env" }, ["--port", "9100", "--data-dir=/flag", "--max-body-bytes", "4096"]);
+    expect([config.port, config.dataDir, config.maxBodyBytes]).toEqual([9100, "/flag", 4096]);
+  });
+
+  test.each([
+    [{ PORT: "abc" }, [], "PORT must be an integer, got 'abc'"],
+    [{ PORT: "70000" }, [], "PORT must be between 0 and 65535, got 70000"],
+    [{ MAX_BODY_BYTES: "-1" }, [], "MAX_BODY_BYTES must be an integer, got '-1'"],
+    [{ DATA_DIR: " " }, [], "DATA_DIR must not be empty"],
+    [{}, ["--port", "x"], "--port must be an integer, got 'x'"],
+    [{}, ["--nope", "1"], "unknown option --nope (see --help)"],
+    [{}, ["--port"], "option --port needs a value"],
+    [{}, ["stray"], "unexpected argument 'stray' (see --help)"],
+  ])("%p %p → ConfigError %p", (env, args, message) => {
+    expect(() => loadConfig(env, args)).toThrow(new ConfigError(message));
+  });
+
+  test("--help lists every setting with its flag and variable", () => {
+    const help = helpText();
+    for (const setting of SETTINGS) {
+      expect(help).toContain(flagName(setting.env));
+      expect(help).toContain(setting.env);
+    }
+    expect(flagName("MAX_BODY_BYTES")).toBe("--max-body-bytes");
+  });
+});
