@@ -4,6 +4,7 @@
  *   bun run build                         dist/event-store for this machine + dist/client
  *   bun run build --target bun-linux-arm64 [--target …]   also cross-compiled binaries
  *   bun run build --all-targets           every release target (needs each target's Bun runtime)
+ *   bun run build --client-only           only dist/client
  */
 import { rmSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -22,6 +23,7 @@ const { values } = parseArgs({
   options: {
     target: { type: "string", multiple: true, default: [] },
     "all-targets": { type: "boolean", default: false },
+    "client-only": { type: "boolean", default: false },
   },
 });
 
@@ -51,15 +53,23 @@ async function buildClient(): Promise<void> {
     define,
   });
   if (!result.success) throw new AggregateError(result.logs, "client build failed");
+  rmSync("dist/types", { recursive: true, force: true });
   const tsc = Bun.spawnSync(["bunx", "tsc", "-p", "tsconfig.client.json"], { stdout: "inherit", stderr: "inherit" });
   if (tsc.exitCode !== 0) throw new Error("client declarations failed (tsc -p tsconfig.client.json)");
+  // Declarations keep the sources' `.ts` specifiers; Node resolves `.js` to the `.d.ts` beside it.
+  for (const path of new Bun.Glob("dist/types/**/*.d.ts").scanSync()) {
+    const text = await Bun.file(path).text();
+    await Bun.write(path, text.replace(/(from\s+["'][^"']+)\.ts(["'])/g, "$1.js$2"));
+  }
+  await Bun.write("dist/client/index.d.ts", 'export * from "../types/client/index.js";\n');
 }
 
 const started = performance.now();
-const host = await buildBinary();
-console.log(`built ${host} (${(Bun.file(host).size / 1024 / 1024).toFixed(1)} MiB)`);
 await buildClient();
 console.log("built dist/client (ESM + .d.ts)");
+if (values["client-only"]) process.exit(0);
+const host = await buildBinary();
+console.log(`built ${host} (${(Bun.file(host).size / 1024 / 1024).toFixed(1)} MiB)`);
 
 const targets = values["all-targets"] ? [...RELEASE_TARGETS] : values.target;
 let failed = 0;

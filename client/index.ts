@@ -51,7 +51,5 @@ export type {
   TopicDetails,
 } from "./types.ts";
 
-// ---------------------------------------------------------------------------
-// Typed client and testing kit (createTypedClient, ...): added by the server
-// side. Keep the exports above unchanged.
-// ---------------------------------------------------------------------------
+export { createTypedClient } from "./typed-client.ts";
+export type { TypedClient } from "./typed-client.ts";

@@ -1,0 +1,115 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { EventStoreClient, EventStoreError } from "../client/index.ts";
+import { TestSetup, startEventStore } from "../client/testing.ts";
+import { startServerProcess } from "./server-process.ts";
+
+const SCHEMA = { eventType: "user.created", type: "object", properties: { id: { type: "string" } }, required: ["id"] };
+
+describe("EventStoreClient against a real server", () => {
+  test("health, waitForServer, testConnection", async () => {
+    await using store = await startEventStore();
+    expect(await store.client.getHealth()).toEqual({ status: "healthy", consumers: 0, runningDispatchers: [] });
+    expect(await store.client.waitForServer({ maxWaitTime: 1000 })).toBe(true);
+    expect(await store.client.testConnection()).toBe(true);
+  });
+
+  test("topics: create, list, get, update schemas", async () => {
+    await using store = await startEventStore();
+    const { client } = store;
+    await client.createTopic("user-events", [SCHEMA]);
+    await client.createTopic("audit-events", [{ eventType: "x", type: "object" }]);
+    expect(await client.getTopics()).toEqual(["audit-events", "user-events"]);
+    const topic = await client.getTopic("user-events");
+    expect([topic.name, topic.sequence, topic.schemas]).toEqual(["user-events", 0, [SCHEMA]]);
+    await client.updateTopicSchemas("user-events", [SCHEMA, { eventType: "user.deleted", type: "object" }]);
+    expect((await client.getTopic("user-events")).schemas.map((s) => s.eventType)).toEqual(["user.created", "user.deleted"]);
+  });
+
+  test("publishEvent, publishEvents and getEvents with every filter", async () => {
+    await using store = await startEventStore();
+    const { client } = store;
+    await client.createTopic("user-events", [SCHEMA]);
+    expect(await client.publishEvent("user-events", "user.created", { id: "1" })).toBe("user-events-1");
+    const ids = await client.publishEvents([2, 3, 4].map((n) => ({ topic: "user-events", type: "user.created", payload: { id: String(n) } })));
+    expect(ids).toEqual(["user-events-2", "user-events-3", "user-events-4"]);
+    expect((await client.getEvents("user-events")).map((e) => e.payload.id)).toEqual(["1", "2", "3", "4"]);
+    expect((await client.getEvents("user-events", { sinceEventId: "user-events-2", limit: 1 })).map((e) => e.id)).toEqual(["user-events-3"]);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await client.getEvents("user-events", { date: today })).toHaveLength(4);
+    expect(await client.getEvents("user-events", { date: "2000-01-01" })).toEqual([]);
+  });
+
+  test("errors: EventStoreError with status, code and body", async () => {
+    await using store = await startEventStore();
+    const error = await store.client.getTopic("missing").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EventStoreError);
+    expect([(error as EventStoreError).status, (error as EventStoreError).code]).toEqual([404, "TOPIC_NOT_FOUND"]);
+    expect((error as EventStoreError).body).toEqual({ error: "Topic 'missing' not found", code: "TOPIC_NOT_FOUND" });
+    const invalid = await store.client.publishEvent("missing", "x", {}).catch((e: unknown) => e);
+    expect((invalid as EventStoreError).status).toBe(400);
+  });
+
+  test("streamEvents pages through history, then follows new events until aborted", async () => {
+    await using store = await startEventStore();
+    const { client } = store;
+    await client.createTopic("t", [{ eventType: "e", type: "object" }]);
+    await client.publishEvents(Array.from({ length: 5 }, (_, n) => ({ topic: "t", type: "e", payload: { n } })));
+    const controller = new AbortController();
+    const seen: string[] = [];
+    for await (const event of client.streamEvents("t", { signal: controller.signal, pageSize: 2 })) {
+      seen.push(event.id);
+      if (seen.length === 5) void client.publishEvent("t", "e", { n: 5 });
+      if (seen.length === 6) controller.abort();
+    }
+    expect(seen).toEqual(["t-1", "t-2", "t-3", "t-4", "t-5", "t-6"]);
+    const fromMiddle: string[] = [];
+    const second = new AbortController();
+    for await (const event of client.streamEvents("t", { sinceEventId: "t-4", signal: second.signal })) {
+      fromMiddle.push(event.id);
+      if (fromMiddle.length === 2) second.abort();
+    }
+    expect(fromMiddle).toEqual(["t-5", "t-6"]);
+  });
+
+  test("waitForServer waits for a server that starts later", async () => {
+    const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+    const port = probe.port;
+    await probe.stop(true);
+    const client = new EventStoreClient({ baseUrl: `http://127.0.0.1:${port}`, timeout: 1000, retries: 0 });
+    const waiting = client.waitForServer({ maxWaitTime: 15_000, pollInterval: 50 });
+    const server = await startServerProcess({ PORT: String(port), DATA_DIR: `/tmp/es-wait-${port}/d`, CONFIG_DIR: `/tmp/es-wait-${port}/c` });
+    try {
+      expect(await waiting).toBe(true);
+    } finally {
+      await server.terminate();
+      Bun.spawnSync(["rm", "-rf", `/tmp/es-wait-${port}`]);
+    }
+  });
+});
+
+describe("testing kit", () => {
+  test("startEventStore: a real server on a free port over temp dirs, removed on dispose", async () => {
+    let dataDir: string;
+    {
+      await using store = await startEventStore();
+      dataDir = store.dataDir;
+      expect(store.url).toBe(`http://127.0.0.1:${store.port}`);
+      expect(store.port).toBeGreaterThan(0);
+      await store.client.createTopic("t", []);
+      expect(existsSync(dataDir)).toBe(true);
+    }
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  test("TestSetup as in the spec: dedicated directories, cleaned up", async () => {
+    const testSetup = new TestSetup("my-test");
+    expect(() => testSetup.getDataDir()).toThrow("TestSetup 'my-test': call setup() first");
+    await testSetup.setup();
+    const [dataDir, configDir] = [testSetup.getDataDir(), testSetup.getConfigDir()];
+    expect([existsSync(dataDir), existsSync(configDir)]).toEqual([true, true]);
+    expect(dataDir).toContain("event-store-my-test-");
+    await testSetup.cleanup();
+    expect([existsSync(dataDir), existsSync(configDir)]).toEqual([false, false]);
+  });
+});
