@@ -20,14 +20,14 @@ export interface Event {
 export interface Schema {
   /** The event type this schema validates, e.g. `"user.created"`. */
   eventType: string;
-  /** Always `"object"`: payloads are JSON objects. */
-  type: string;
-  /** JSON Schema dialect, e.g. `"https://json-schema.org/draft/2020-12/schema"`. */
-  $schema: string;
+  /** `"object"` when given: payloads are JSON objects. */
+  type?: string;
+  /** JSON Schema dialect: draft 2020-12 (the default) or `"http://json-schema.org/draft-07/schema#"`. */
+  $schema?: string;
   /** JSON Schema `properties` of the payload. */
-  properties: Record<string, unknown>;
+  properties?: Record<string, unknown>;
   /** Payload properties that must be present. */
-  required: string[];
+  required?: string[];
   /** Any other JSON Schema keyword (`additionalProperties`, ...). */
   [keyword: string]: unknown;
 }
