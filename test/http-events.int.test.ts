@@ -290,3 +290,37 @@ describe("GET /health and unknown routes", () => {
     expect(await res.json()).toEqual({ error: "Not found", code: "NOT_FOUND" });
   });
 });
+
+describe("hostile bodies", () => {
+  test("a payload nested deeper than the stack allows → 400 PAYLOAD_TOO_DEEP, not a 5xx", async () => {
+    using dir = tempDir();
+    await using store = await createTestApp({ dir: dir.path });
+    await store.request("POST", "/topics", { name: "t", schemas: [{ eventType: "e", type: "object" }] });
+    const depth = 100_000;
+    const body = `[{"topic":"t","type":"e","payload":{"deep":${"[".repeat(depth)}${"]".repeat(depth)}}}]`;
+    const res = await store.request("POST", "/events", body);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: "events[0].payload is nested too deeply", code: "PAYLOAD_TOO_DEEP" });
+    expect(store.log.head("t")).toBe(0);
+  });
+
+  test("nesting too deep even to parse → 400", async () => {
+    using dir = tempDir();
+    await using store = await createTestApp({ dir: dir.path });
+    const depth = 400_000;
+    for (const path of ["/events", "/topics"]) {
+      const res = await store.request("POST", path, `${"[".repeat(depth)}${"]".repeat(depth)}`);
+      expect(res.status).toBe(400);
+    }
+  });
+});
+
+test("a schema nested deeper than the stack allows → 400 INVALID_SCHEMA", async () => {
+  using dir = tempDir();
+  await using store = await createTestApp({ dir: dir.path });
+  const depth = 20_000;
+  const schema = `{"eventType":"e","type":"object"${',"properties":{"a":{"type":"object"'.repeat(depth)}${"}}".repeat(depth)}}`;
+  const res = await store.request("POST", "/topics", `{"name":"t","schemas":[${schema}]}`);
+  expect(res.status).toBe(400);
+  expect((await res.json()).code).toBe("INVALID_SCHEMA");
+});

@@ -40,12 +40,20 @@ function validateEvent(registry: TopicRegistry, item: PublishInput, i: number): 
   if (validate === undefined) {
     throw new UnknownEventTypeError(`${at}: Topic '${topic}' has no schema for event type '${type}'`);
   }
-  const failure = validate(payload);
+  let failure: string | null;
+  let payloadJson: string;
+  try {
+    failure = validate(payload);
+    payloadJson = JSON.stringify(payload);
+  } catch (error) {
+    // Only nesting deep enough to exhaust the stack makes these throw.
+    throw new InvalidRequestError(`${at}.payload is nested too deeply`, "PAYLOAD_TOO_DEEP", { cause: error });
+  }
   if (failure !== null) throw new SchemaValidationError(`${at}: Schema validation failed for '${type}': ${failure}`);
   return {
     topic,
     type,
-    payloadJson: JSON.stringify(payload),
+    payloadJson,
     ...(expectedSequence === undefined ? {} : { expectedSequence: expectedSequence as number }),
   };
 }
