@@ -1,6 +1,8 @@
 import { swagger } from "@elysiajs/swagger";
 import { Elysia } from "elysia";
+import type { Consumers } from "./consumers/consumer-model.ts";
 import type { EventLog } from "./log/event-log.ts";
+import { NO_CONSUMERS, consumerRoutes } from "./http/consumer-routes.ts";
 import { toErrorResponse } from "./http/error-response.ts";
 import { eventRoutes } from "./http/event-routes.ts";
 import { type DeliveryStatus, NO_DELIVERY, healthRoutes } from "./http/health-routes.ts";
@@ -13,6 +15,8 @@ export interface AppDeps {
   registry: TopicRegistry;
   log: EventLog;
   delivery?: DeliveryStatus;
+  /** Consumer registrations and webhook delivery; usually also passed as `delivery`. */
+  consumers?: Consumers;
   maxBodyBytes: number;
   maxBatchEvents: number;
   maxPageSize: number;
@@ -40,6 +44,7 @@ export function createApp(deps: AppDeps) {
           tags: [
             { name: "Topics", description: "Create topics and manage their schemas" },
             { name: "Events", description: "Publish and read events" },
+            { name: "Consumers", description: "Webhook consumers: registration, delivery state, resume" },
             { name: "Health", description: "Liveness" },
           ],
         },
@@ -48,7 +53,8 @@ export function createApp(deps: AppDeps) {
     .use(jsonBody(deps.maxBodyBytes))
     .use(healthRoutes(deps.delivery ?? NO_DELIVERY))
     .use(topicRoutes(deps))
-    .use(eventRoutes(deps));
+    .use(eventRoutes(deps))
+    .use(consumerRoutes(deps.consumers ?? NO_CONSUMERS));
 }
 
 /** The app's type, for the Eden typed client (`import type` only). */

@@ -19,6 +19,23 @@ export const DEFAULT_MAX_BATCH_EVENTS = 10_000;
 export const DEFAULT_MAX_PAGE_SIZE = 10_000;
 /** @default 32 MiB */
 export const DEFAULT_SEGMENT_MAX_BYTES = 32 * 1024 * 1024;
+/** @default 100 */
+export const DEFAULT_DELIVERY_BATCH_SIZE = 100;
+/** @default 1 MiB */
+export const DEFAULT_DELIVERY_MAX_BYTES = 1024 * 1024;
+/** @default 30 000 */
+export const DEFAULT_DELIVERY_TIMEOUT_MS = 30_000;
+/** @default 1 000 */
+export const DEFAULT_CONSUMER_RETRY_BASE_MS = 1_000;
+/** @default 60 000 */
+export const DEFAULT_CONSUMER_RETRY_MAX_MS = 60_000;
+/** @default 5 */
+export const DEFAULT_CONSUMER_MAX_ATTEMPTS = 5;
+/** @default "remove" */
+export const DEFAULT_ON_CONSUMER_FAILURE: ConsumerFailurePolicy = "remove";
+
+/** What happens to a consumer whose deliveries failed `consumerMaxAttempts` times in a row. */
+export type ConsumerFailurePolicy = "remove" | "pause";
 
 export interface Config {
   /** TCP port; 0 picks a free one. @default 8000 */
@@ -37,6 +54,20 @@ export interface Config {
   maxPageSize: number;
   /** A topic's segment file is closed once it holds this many bytes. @default 33554432 */
   segmentMaxBytes: number;
+  /** Most events in one webhook delivery. @default 100 */
+  deliveryBatchSize: number;
+  /** Largest webhook body in bytes; a single larger event is still sent, alone. @default 1048576 */
+  deliveryMaxBytes: number;
+  /** Time limit of one webhook call. @default 30000 */
+  deliveryTimeoutMs: number;
+  /** Backoff base: the n-th retry waits a random time below `min(max, base * 2^(n-1))`. @default 1000 */
+  consumerRetryBaseMs: number;
+  /** Backoff cap. @default 60000 */
+  consumerRetryMaxMs: number;
+  /** Consecutive failed deliveries after which `onConsumerFailure` applies. @default 5 */
+  consumerMaxAttempts: number;
+  /** `remove` unregisters the failing consumer (as the spec says); `pause` keeps it and its cursor until resumed. @default "remove" */
+  onConsumerFailure: ConsumerFailurePolicy;
 }
 
 export class ConfigError extends Error {
@@ -71,6 +102,16 @@ const nonEmpty: Parser<string> = (raw, name) => {
   return raw;
 };
 
+const oneOf =
+  <T extends string>(...values: readonly T[]): Parser<T> =>
+  (raw, name) => {
+    const value = raw.trim();
+    if (!(values as readonly string[]).includes(value)) {
+      throw new ConfigError(`${name} must be one of ${values.join(", ")}, got '${raw}'`);
+    }
+    return value as T;
+  };
+
 function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
   return s;
 }
@@ -85,6 +126,13 @@ export const SETTINGS = [
   setting({ key: "maxBatchEvents", env: "MAX_BATCH_EVENTS", description: "Most events in one POST /events", parse: integer(1, 1_000_000), fallback: DEFAULT_MAX_BATCH_EVENTS }),
   setting({ key: "maxPageSize", env: "MAX_PAGE_SIZE", description: "Most events in one read response", parse: integer(1, 1_000_000), fallback: DEFAULT_MAX_PAGE_SIZE }),
   setting({ key: "segmentMaxBytes", env: "SEGMENT_MAX_BYTES", description: "Size at which a segment file is closed", parse: integer(4096, 1024 * 1024 * 1024), fallback: DEFAULT_SEGMENT_MAX_BYTES }),
+  setting({ key: "deliveryBatchSize", env: "DELIVERY_BATCH_SIZE", description: "Most events in one webhook delivery", parse: integer(1, 100_000), fallback: DEFAULT_DELIVERY_BATCH_SIZE }),
+  setting({ key: "deliveryMaxBytes", env: "DELIVERY_MAX_BYTES", description: "Largest webhook body in bytes (a bigger single event goes alone)", parse: integer(1024, 256 * 1024 * 1024), fallback: DEFAULT_DELIVERY_MAX_BYTES }),
+  setting({ key: "deliveryTimeoutMs", env: "DELIVERY_TIMEOUT_MS", description: "Time limit of one webhook call in ms", parse: integer(1, 3_600_000), fallback: DEFAULT_DELIVERY_TIMEOUT_MS }),
+  setting({ key: "consumerRetryBaseMs", env: "CONSUMER_RETRY_BASE_MS", description: "Backoff base in ms (full jitter, doubling)", parse: integer(1, 3_600_000), fallback: DEFAULT_CONSUMER_RETRY_BASE_MS }),
+  setting({ key: "consumerRetryMaxMs", env: "CONSUMER_RETRY_MAX_MS", description: "Backoff cap in ms", parse: integer(1, 86_400_000), fallback: DEFAULT_CONSUMER_RETRY_MAX_MS }),
+  setting({ key: "consumerMaxAttempts", env: "CONSUMER_MAX_ATTEMPTS", description: "Consecutive failed deliveries before ON_CONSUMER_FAILURE applies", parse: integer(1, 1000), fallback: DEFAULT_CONSUMER_MAX_ATTEMPTS }),
+  setting({ key: "onConsumerFailure", env: "ON_CONSUMER_FAILURE", description: "After the last failed attempt: remove or pause the consumer", parse: oneOf<ConsumerFailurePolicy>("remove", "pause"), fallback: DEFAULT_ON_CONSUMER_FAILURE }),
 ] as const;
 
 /** `MAX_BODY_BYTES` → `--max-body-bytes`. */
@@ -144,16 +192,18 @@ function parseFlags(args: readonly string[]): Map<string, string> {
 
 /** The `--help` text, generated from SETTINGS so flags and docs never drift. */
 export function helpText(): string {
+  const flagWidth = Math.max(...SETTINGS.map((s) => flagName(s.env).length)) + " <value>".length;
+  const envWidth = Math.max(...SETTINGS.map((s) => s.env.length));
   const rows = SETTINGS.map(
-    (s) => `  ${(flagName(s.env) + " <value>").padEnd(30)} ${s.env.padEnd(20)} ${s.description} (default: ${s.fallback})`,
+    (s) => `  ${(flagName(s.env) + " <value>").padEnd(flagWidth)} ${s.env.padEnd(envWidth)} ${s.description} (default: ${s.fallback})`,
   );
   return [
     "Usage: event-store [options]",
     "",
     "Every option can also be set by the environment variable shown; a flag wins.",
     "",
-    `  ${"--help".padEnd(30)} ${"".padEnd(20)} Print this help and exit`,
-    `  ${"--version".padEnd(30)} ${"".padEnd(20)} Print the version and exit`,
+    `  ${"--help".padEnd(flagWidth)} ${"".padEnd(envWidth)} Print this help and exit`,
+    `  ${"--version".padEnd(flagWidth)} ${"".padEnd(envWidth)} Print the version and exit`,
     ...rows,
   ].join("\n");
 }

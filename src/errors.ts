@@ -119,8 +119,8 @@ export class RouteNotFoundError extends EventStoreError {
 export class WriteFailedError extends EventStoreError {
   readonly status = 503;
   readonly code = "WRITE_FAILED";
-  constructor(options?: ErrorOptions) {
-    super("Failed to store events; nothing of the batch was written", options);
+  constructor(options?: ErrorOptions, message = "Failed to store events; nothing of the batch was written") {
+    super(message, options);
   }
 }
 
@@ -143,5 +143,57 @@ export class InternalError extends EventStoreError {
   readonly code = "INTERNAL_ERROR";
   constructor(options?: ErrorOptions) {
     super("Internal server error", options);
+  }
+}
+
+export class ConsumerNotFoundError extends EventStoreError {
+  readonly status = 404;
+  readonly code = "CONSUMER_NOT_FOUND";
+  /** `removal` tells a client why a consumer it knew is gone (max attempts, 410). */
+  constructor(id: string, removal?: { removedAt: string; reason: string }) {
+    super(removal ? `Consumer ${id} was removed at ${removal.removedAt}: ${removal.reason}` : `Consumer ${id} not found`);
+    if (removal) Object.assign(this.details, { removedAt: removal.removedAt, reason: removal.reason });
+  }
+}
+
+export class InvalidCallbackError extends EventStoreError {
+  readonly status = 400;
+  readonly code = "INVALID_CALLBACK";
+}
+
+export class InvalidConsumerTopicsError extends EventStoreError {
+  readonly status = 400;
+  readonly code = "INVALID_CONSUMER_TOPICS";
+}
+
+export class InvalidSecretError extends EventStoreError {
+  readonly status = 400;
+  readonly code = "INVALID_SECRET";
+  constructor() {
+    super("secret must be whsec_ followed by the base64 encoding of 24 to 64 bytes");
+  }
+}
+
+/** Writing DATA_DIR/consumers.json failed; the change is not durable. */
+export class ConsumersWriteFailedError extends EventStoreError {
+  readonly status = 503;
+  readonly code = "CONSUMERS_WRITE_FAILED";
+  constructor(options?: ErrorOptions) {
+    super("Failed to store the consumer registrations", options);
+  }
+}
+
+/** DATA_DIR/consumers.json exists but cannot be decoded; start-up stops rather than forget consumers. */
+export class ConsumersCorruptError extends EventStoreError {
+  readonly status = 500;
+  readonly code = "CONSUMERS_CORRUPT";
+}
+
+/** The app was built without a consumer service (only in tests of other routes). */
+export class ConsumersUnavailableError extends EventStoreError {
+  readonly status = 503;
+  readonly code = "CONSUMERS_UNAVAILABLE";
+  constructor() {
+    super("Consumer delivery is not enabled on this server");
   }
 }

@@ -1,6 +1,8 @@
 import { join } from "node:path";
 import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
+import { ConsumerService } from "./consumers/consumer-service.ts";
+import type { FetchFn } from "./consumers/delivery.ts";
 import { FileEventLog } from "./log/file-event-log.ts";
 import type { LogStorage } from "./log/storage.ts";
 import { isValidTopicName } from "./topics/topic-name.ts";
@@ -19,6 +21,12 @@ export interface StartServerOptions {
   storage?: LogStorage;
   /** Start-up and recovery messages. @default console.warn */
   report?: (message: string) => void;
+  /** Webhook deliveries go through it. @default globalThis.fetch */
+  fetch?: FetchFn;
+  /** ms since the epoch, for retry times and webhook timestamps. @default Date.now */
+  clock?: () => number;
+  /** Backoff jitter. @default Math.random */
+  random?: () => number;
 }
 
 /** Opens the store under the configured directories and serves it over HTTP. */
@@ -36,8 +44,24 @@ export async function startServer(config: Config, options: StartServerOptions = 
     report,
     ...(options.storage ? { storage: options.storage } : {}),
   });
+  let consumers: ConsumerService;
+  try {
+    consumers = ConsumerService.open({
+      ...config,
+      log,
+      topicExists: (topic) => registry.get(topic) !== undefined,
+      report,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.clock ? { now: options.clock } : {}),
+      ...(options.random ? { random: options.random } : {}),
+    });
+  } catch (error) {
+    await log.close();
+    throw error;
+  }
+  consumers.start();
   const shutdown = new AbortController();
-  const app = createApp({ registry, log, ...config, shutdownSignal: shutdown.signal });
+  const app = createApp({ registry, log, consumers, delivery: consumers, ...config, shutdownSignal: shutdown.signal });
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({
@@ -50,6 +74,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       idleTimeout: 120,
     });
   } catch (error) {
+    await consumers.stop();
     await log.close();
     throw error;
   }
@@ -64,6 +89,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
         const drained = server.stop();
         shutdown.abort();
         await drained;
+        await consumers.stop();
         await log.close();
       })();
       return stopping;

@@ -5,6 +5,7 @@ import {
   SchemaChangeError,
   TopicExistsError,
   TopicNotFoundError,
+  WriteFailedError,
 } from "../errors.ts";
 import { syncDirectory, writeFileAtomic } from "../fs/atomic-write.ts";
 import { type EventSchema, type PayloadValidator, SchemaCompiler } from "./schema-compiler.ts";
@@ -57,6 +58,8 @@ export class TopicRegistry {
   /** Reads every topic definition. Never throws for one bad file. */
   load(): void {
     mkdirSync(this.dir, { recursive: true });
+    // The folder itself must be durable before topic files are renamed into it.
+    syncDirectory(this.dir);
     for (const file of readdirSync(this.dir).sort()) {
       if (!file.endsWith(".json")) continue;
       try {
@@ -128,9 +131,11 @@ export class TopicRegistry {
   }
 
   private persist(definition: TopicDefinition): void {
-    const isNewDir = this.topics.size === 0;
-    mkdirSync(this.dir, { recursive: true });
-    writeFileAtomic(join(this.dir, `${definition.name}.json`), `${JSON.stringify(definition, null, 2)}\n`);
-    if (isNewDir) syncDirectory(this.dir);
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      writeFileAtomic(join(this.dir, `${definition.name}.json`), `${JSON.stringify(definition, null, 2)}\n`);
+    } catch (error) {
+      throw new WriteFailedError({ cause: error }, `Failed to store topic '${definition.name}'; it is unchanged`);
+    }
   }
 }

@@ -1,0 +1,266 @@
+import type { ConsumerFailurePolicy } from "../config.ts";
+import { ConsumerNotFoundError, ConsumersCorruptError } from "../errors.ts";
+import { formatEventId } from "../log/event-id.ts";
+import type { EventLog } from "../log/event-log.ts";
+import type { ConsumerDetails, ConsumerRegistration, Consumers, ConsumerSummary, RegisteredConsumer } from "./consumer-model.ts";
+import { ConsumerStore, type StoredConsumer } from "./consumer-store.ts";
+import type { FetchFn } from "./delivery.ts";
+import { validateRegistration } from "./registration.ts";
+import { type ConsumerRuntime, createSubscription, type Subscription } from "./subscription.ts";
+import { type DispatcherHooks, TopicDispatcher } from "./topic-dispatcher.ts";
+import { secretKey } from "./webhook-signer.ts";
+
+/** Setting names match `Config`, so the server passes its config straight in. */
+export interface ConsumerServiceOptions {
+  log: EventLog;
+  /** Whether a topic exists (the topic registry decides). */
+  topicExists: (topic: string) => boolean;
+  /** Registrations and cursors live in `DATA_DIR/consumers.json`. */
+  dataDir: string;
+  deliveryBatchSize: number;
+  deliveryMaxBytes: number;
+  deliveryTimeoutMs: number;
+  consumerRetryBaseMs: number;
+  consumerRetryMaxMs: number;
+  consumerMaxAttempts: number;
+  onConsumerFailure: ConsumerFailurePolicy;
+  /** @default globalThis.fetch */
+  fetch?: FetchFn;
+  /** ms since the epoch. @default Date.now */
+  now?: () => number;
+  /** Backoff jitter source. @default Math.random */
+  random?: () => number;
+  /** @default crypto.randomUUID */
+  newId?: () => string;
+  /** Removals, pauses and persistence problems. @default console.warn */
+  report?: (message: string) => void;
+}
+
+interface ConsumerEntry {
+  runtime: ConsumerRuntime;
+  subs: Subscription[];
+}
+
+/**
+ * Registers consumers and delivers to them: owns the store of registrations
+ * and cursors and one TopicDispatcher per topic that has consumers (started
+ * with the topic's first subscription, stopped with its last). Also answers
+ * /health's questions about delivery.
+ */
+export class ConsumerService implements Consumers {
+  private readonly entries = new Map<string, ConsumerEntry>();
+  private readonly dispatchers = new Map<string, TopicDispatcher>();
+  private readonly stopping = new Set<Promise<void>>();
+  private readonly hooks: DispatcherHooks;
+  private readonly now: () => number;
+  private readonly report: (message: string) => void;
+  private unsubscribe: (() => void) | null = null;
+
+  private constructor(
+    private readonly options: ConsumerServiceOptions,
+    private readonly store: ConsumerStore,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.report = options.report ?? ((message: string) => console.warn(message));
+    this.hooks = {
+      delivered: (sub) => this.persistCursor(sub),
+      exhausted: (sub, error) => this.onExhausted(sub, error),
+      gone: (sub) => this.removeFailed(sub.consumer.id, "its callback answered 410 Gone"),
+      report: this.report,
+    };
+  }
+
+  /** Loads the registrations; `start()` begins delivering. */
+  static open(options: ConsumerServiceOptions): ConsumerService {
+    const store = ConsumerStore.open(options.dataDir);
+    for (const stored of store.list()) {
+      if (secretKey(stored.secret) === null) throw new ConsumersCorruptError(`consumer ${stored.id} in consumers.json has an invalid secret`);
+    }
+    return new ConsumerService(options, store);
+  }
+
+  start(): void {
+    this.unsubscribe ??= this.options.log.onCommit((topic) => this.dispatchers.get(topic)?.wake());
+    for (const stored of this.store.list()) if (!this.entries.has(stored.id)) this.attach(stored);
+  }
+
+  /** Cancels deliveries in flight (their batches are re-sent after a restart) and writes the last cursors. */
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    for (const dispatcher of this.dispatchers.values()) this.track(dispatcher.stop());
+    this.dispatchers.clear();
+    this.entries.clear();
+    while (this.stopping.size > 0) await Promise.all(this.stopping);
+    await this.store.close();
+  }
+
+  async register(registration: ConsumerRegistration): Promise<RegisteredConsumer> {
+    const { log, topicExists } = this.options;
+    const valid = validateRegistration(registration, { exists: topicExists, head: (topic) => log.head(topic) });
+    const id = (this.options.newId ?? (() => crypto.randomUUID()))();
+    const stored: StoredConsumer = {
+      id,
+      callback: valid.callback,
+      secret: valid.secret,
+      cursors: valid.cursors,
+      paused: false,
+      createdAt: new Date(this.now()).toISOString(),
+    };
+    await this.store.add(stored);
+    this.attach(stored);
+    return { consumerId: id, secret: valid.secret };
+  }
+
+  list(): ConsumerSummary[] {
+    return [...this.entries.values()].map(({ runtime, subs }) => ({ id: runtime.id, callback: runtime.callback, topics: cursorIds(subs) }));
+  }
+
+  get(id: string): ConsumerDetails {
+    const { runtime, subs } = this.require(id);
+    const lag: Record<string, number> = {};
+    let attempts = 0;
+    let nextAttemptAt: number | null = null;
+    for (const sub of subs) {
+      lag[sub.topic] = Math.max(0, this.options.log.head(sub.topic) - sub.cursor);
+      attempts = Math.max(attempts, sub.attempts);
+      if (sub.attempts > 0 && sub.retryAt !== null) nextAttemptAt = Math.min(nextAttemptAt ?? Infinity, sub.retryAt);
+    }
+    return {
+      id,
+      callback: runtime.callback,
+      topics: cursorIds(subs),
+      status: runtime.paused ? "paused" : attempts > 0 ? "retrying" : "active",
+      lag,
+      attempts,
+      lastError: runtime.lastError,
+      nextAttemptAt: runtime.paused || nextAttemptAt === null ? null : new Date(nextAttemptAt).toISOString(),
+    };
+  }
+
+  async unregister(id: string): Promise<void> {
+    this.require(id);
+    this.detach(id);
+    await this.store.remove(id);
+  }
+
+  async resume(id: string): Promise<void> {
+    const { runtime, subs } = this.require(id);
+    runtime.paused = false;
+    for (const sub of subs) {
+      sub.attempts = 0;
+      sub.retryAt = null;
+    }
+    await this.store.setPaused(id, false);
+    for (const sub of subs) this.dispatchers.get(sub.topic)?.wake();
+  }
+
+  consumerCount(): number {
+    return this.entries.size;
+  }
+
+  runningDispatchers(): string[] {
+    return [...this.dispatchers.keys()].sort();
+  }
+
+  private require(id: string): ConsumerEntry {
+    const entry = this.entries.get(id);
+    if (entry === undefined) throw new ConsumerNotFoundError(id, this.store.removal(id));
+    return entry;
+  }
+
+  private attach(stored: StoredConsumer): void {
+    const runtime: ConsumerRuntime = { id: stored.id, callback: stored.callback, key: secretKey(stored.secret)!, paused: stored.paused, lastError: null };
+    const subs = Object.entries(stored.cursors).map(([topic, cursor]) => createSubscription(runtime, topic, cursor));
+    this.entries.set(stored.id, { runtime, subs });
+    for (const sub of subs) this.dispatcherFor(sub.topic).add(sub);
+  }
+
+  /** Ends a consumer's deliveries; a dispatcher left without subscriptions stops. */
+  private detach(id: string): void {
+    const entry = this.entries.get(id);
+    if (entry === undefined) return;
+    this.entries.delete(id);
+    for (const sub of entry.subs) {
+      const dispatcher = this.dispatchers.get(sub.topic);
+      if (dispatcher === undefined) continue;
+      dispatcher.remove(sub);
+      if (dispatcher.size === 0) {
+        this.dispatchers.delete(sub.topic);
+        // Not awaited: this may run inside one of the dispatcher's own deliveries.
+        this.track(dispatcher.stop());
+      }
+    }
+  }
+
+  private dispatcherFor(topic: string): TopicDispatcher {
+    let dispatcher = this.dispatchers.get(topic);
+    if (dispatcher === undefined) {
+      const o = this.options;
+      dispatcher = new TopicDispatcher({
+        topic,
+        log: o.log,
+        hooks: this.hooks,
+        fetch: o.fetch ?? ((url, init) => fetch(url, init)),
+        now: this.now,
+        random: o.random ?? Math.random,
+        batchSize: o.deliveryBatchSize,
+        maxBytes: o.deliveryMaxBytes,
+        timeoutMs: o.deliveryTimeoutMs,
+        backoff: { baseMs: o.consumerRetryBaseMs, maxMs: o.consumerRetryMaxMs },
+        maxAttempts: o.consumerMaxAttempts,
+      });
+      this.dispatchers.set(topic, dispatcher);
+    }
+    return dispatcher;
+  }
+
+  private async persistCursor(sub: Subscription): Promise<void> {
+    try {
+      await this.store.advance(sub.consumer.id, sub.topic, sub.cursor);
+    } catch (error) {
+      // Delivery goes on; the cursor reaches the file with the next successful write (until then a restart re-sends).
+      this.report(`consumers: could not persist the cursor of consumer ${sub.consumer.id} on '${sub.topic}': ${describe(error)}`);
+    }
+  }
+
+  private onExhausted(sub: Subscription, error: string): void {
+    const { consumerMaxAttempts, onConsumerFailure } = this.options;
+    const reason = `${consumerMaxAttempts} consecutive failed deliveries of topic '${sub.topic}' (last: ${error})`;
+    if (onConsumerFailure === "remove") {
+      this.removeFailed(sub.consumer.id, reason);
+      return;
+    }
+    if (sub.consumer.paused) return;
+    sub.consumer.paused = true;
+    this.report(`consumer ${sub.consumer.id} (${sub.consumer.callback}) paused after ${reason}; POST /consumers/${sub.consumer.id}/resume to retry`);
+    this.store.setPaused(sub.consumer.id, true).catch((failure: unknown) => {
+      this.report(`consumers: could not persist the pause of consumer ${sub.consumer.id}: ${describe(failure)}`);
+    });
+  }
+
+  private removeFailed(id: string, reason: string): void {
+    const entry = this.entries.get(id);
+    if (entry === undefined) return;
+    this.report(`consumer ${id} (${entry.runtime.callback}) removed: ${reason}`);
+    this.detach(id);
+    this.store.remove(id, { removedAt: new Date(this.now()).toISOString(), reason }).catch((failure: unknown) => {
+      this.report(`consumers: could not persist the removal of consumer ${id}: ${describe(failure)}`);
+    });
+  }
+
+  private track(promise: Promise<void>): void {
+    this.stopping.add(promise);
+    void promise.finally(() => this.stopping.delete(promise));
+  }
+}
+
+function cursorIds(subs: readonly Subscription[]): Record<string, string | null> {
+  const topics: Record<string, string | null> = {};
+  for (const sub of subs) topics[sub.topic] = sub.cursor === 0 ? null : formatEventId(sub.topic, sub.cursor);
+  return topics;
+}
+
+function describe(error: unknown): string {
+  const cause = (error as Error)?.cause;
+  return `${(error as Error)?.message ?? String(error)}${cause instanceof Error ? ` (${cause.message})` : ""}`;
+}
