@@ -19,6 +19,8 @@ export const DEFAULT_MAX_BATCH_EVENTS = 10_000;
 export const DEFAULT_MAX_PAGE_SIZE = 10_000;
 /** @default 32 MiB */
 export const DEFAULT_SEGMENT_MAX_BYTES = 32 * 1024 * 1024;
+/** @default 24 */
+export const DEFAULT_IDEMPOTENCY_TTL_HOURS = 24;
 /** @default 100 */
 export const DEFAULT_DELIVERY_BATCH_SIZE = 100;
 /** @default 1 MiB */
@@ -54,6 +56,8 @@ export interface Config {
   maxPageSize: number;
   /** A topic's segment file is closed once it holds this many bytes. @default 33554432 */
   segmentMaxBytes: number;
+  /** How long an `Idempotency-Key` is remembered (at least). @default 24 */
+  idempotencyTtlHours: number;
   /** Most events in one webhook delivery. @default 100 */
   deliveryBatchSize: number;
   /** Largest webhook body in bytes; a single larger event is still sent, alone. @default 1048576 */
@@ -126,6 +130,7 @@ export const SETTINGS = [
   setting({ key: "maxBatchEvents", env: "MAX_BATCH_EVENTS", description: "Most events in one POST /events", parse: integer(1, 1_000_000), fallback: DEFAULT_MAX_BATCH_EVENTS }),
   setting({ key: "maxPageSize", env: "MAX_PAGE_SIZE", description: "Most events in one read response", parse: integer(1, 1_000_000), fallback: DEFAULT_MAX_PAGE_SIZE }),
   setting({ key: "segmentMaxBytes", env: "SEGMENT_MAX_BYTES", description: "Size at which a segment file is closed", parse: integer(4096, 1024 * 1024 * 1024), fallback: DEFAULT_SEGMENT_MAX_BYTES }),
+  setting({ key: "idempotencyTtlHours", env: "IDEMPOTENCY_TTL_HOURS", description: "Hours an Idempotency-Key is remembered", parse: integer(1, 24 * 365), fallback: DEFAULT_IDEMPOTENCY_TTL_HOURS }),
   setting({ key: "deliveryBatchSize", env: "DELIVERY_BATCH_SIZE", description: "Most events in one webhook delivery", parse: integer(1, 100_000), fallback: DEFAULT_DELIVERY_BATCH_SIZE }),
   setting({ key: "deliveryMaxBytes", env: "DELIVERY_MAX_BYTES", description: "Largest webhook body in bytes (a bigger single event goes alone)", parse: integer(1024, 256 * 1024 * 1024), fallback: DEFAULT_DELIVERY_MAX_BYTES }),
   setting({ key: "deliveryTimeoutMs", env: "DELIVERY_TIMEOUT_MS", description: "Time limit of one webhook call in ms", parse: integer(1, 3_600_000), fallback: DEFAULT_DELIVERY_TIMEOUT_MS }),

@@ -107,6 +107,14 @@ export class SequenceConflictError extends EventStoreError {
   }
 }
 
+export class IdempotencyKeyReusedError extends EventStoreError {
+  readonly status = 409;
+  readonly code = "IDEMPOTENCY_KEY_REUSED";
+  constructor(key: string) {
+    super(`Idempotency-Key '${key}' was already used for a different batch`);
+  }
+}
+
 export class RouteNotFoundError extends EventStoreError {
   readonly status = 404;
   readonly code = "NOT_FOUND";

@@ -40,6 +40,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const log = await FileEventLog.open({
     dataDir: config.dataDir,
     segmentMaxBytes: config.segmentMaxBytes,
+    idempotencyTtlMs: config.idempotencyTtlHours * 3_600_000,
     isTopicName: isValidTopicName,
     report,
     ...(options.storage ? { storage: options.storage } : {}),

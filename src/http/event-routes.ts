@@ -2,6 +2,7 @@ import { Elysia, t } from "elysia";
 import { InvalidRequestError } from "../errors.ts";
 import { parseEventId } from "../log/event-id.ts";
 import type { EventLog, ReadRange } from "../log/event-log.ts";
+import { batchHash } from "../log/idempotency-keys.ts";
 import { validateBatch } from "../topics/event-validation.ts";
 import { assertTopicName } from "../topics/topic-name.ts";
 import type { TopicRegistry } from "../topics/topic-registry.ts";
@@ -23,20 +24,28 @@ export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize, shutdo
   return new Elysia({ name: "event-routes" })
     .post(
       "/events",
-      async ({ body, set }) => {
+      async ({ body, set, headers }) => {
+        const key = parseIdempotencyKey(headers["idempotency-key"]);
         const events = validateBatch(registry, body, maxBatchEvents);
-        const eventIds = await log.append(events);
         set.status = 201;
-        return { eventIds };
+        if (key === undefined) return { eventIds: await log.append(events) };
+        const { ids, replayed } = await log.appendIdempotent(events, key, batchHash(events));
+        if (replayed) set.headers["idempotent-replayed"] = "true";
+        return { eventIds: ids };
       },
       {
         body: t.Array(PublishItemModel),
+        headers: t.Object({
+          "idempotency-key": t.Optional(
+            t.String({ description: "1-255 printable ASCII characters. A retry with the same key and body stores nothing and answers the first ids, with `Idempotent-Replayed: true`; the same key with another body gets 409 IDEMPOTENCY_KEY_REUSED." }),
+          ),
+        }),
         response: { 201: t.Object({ eventIds: t.Array(t.String()) }), 400: ErrorModel, 409: ErrorModel, 413: ErrorModel, 503: ErrorModel },
         detail: {
           tags: ["Events"],
           summary: "Publish events",
           description:
-            "Stores a batch atomically, across topics: every event is validated against its topic's schema first, and the 201 is sent only once the batch is on disk. Ids are `<topic>-<sequence>`, dense per topic.",
+            "Stores a batch atomically, across topics: every event is validated against its topic's schema first, and the 201 is sent only once the batch is on disk. Ids are `<topic>-<sequence>`, dense per topic. An event with `expectedSequence` is stored only if its topic's sequence just before it equals that number (earlier events of the batch count), else 409 SEQUENCE_CONFLICT and nothing of the batch is stored.",
         },
       },
     )
@@ -69,6 +78,16 @@ export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize, shutdo
         },
       },
     );
+}
+
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+
+function parseIdempotencyKey(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(value)) {
+    throw new InvalidRequestError("Idempotency-Key must be 1-255 printable ASCII characters", "INVALID_IDEMPOTENCY_KEY");
+  }
+  return value;
 }
 
 interface ReadQuery {

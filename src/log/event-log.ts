@@ -23,6 +23,12 @@ export interface ReadResult {
   lastSequence: number;
 }
 
+export interface IdempotentAppend {
+  ids: string[];
+  /** True when the key was already used for this batch: nothing was stored, `ids` are the first answer's. */
+  replayed: boolean;
+}
+
 /**
  * The durable, ordered, per-topic event log. Appends are atomic across
  * topics and resolve only once durable; reads see only acknowledged events.
@@ -32,6 +38,13 @@ export interface EventLog {
   head(topic: string): number;
   /** Stores a batch atomically; resolves with its ids once it is on disk. */
   append(events: readonly AppendEvent[]): Promise<string[]>;
+  /**
+   * `append` under an idempotency key: the first call stores the batch; a later
+   * one with the same key and `hash` stores nothing and answers the same ids; the
+   * same key with another hash throws IdempotencyKeyReusedError. Keys commit
+   * atomically with their batch and are kept for the configured TTL.
+   */
+  appendIdempotent(events: readonly AppendEvent[], key: string, hash: string): Promise<IdempotentAppend>;
   read(topic: string, range: ReadRange): ReadResult;
   /** Called after every commit for each topic it advanced. Returns an unsubscribe function. */
   onCommit(listener: (topic: string, head: number) => void): () => void;

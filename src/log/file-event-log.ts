@@ -1,8 +1,9 @@
 import { dirname, join } from "node:path";
-import { LogCorruptError, SequenceConflictError, ShuttingDownError, WriteFailedError } from "../errors.ts";
+import { IdempotencyKeyReusedError, LogCorruptError, SequenceConflictError, ShuttingDownError, WriteFailedError } from "../errors.ts";
 import { formatCommitMarker } from "./commit-marker.ts";
 import { formatEventId } from "./event-id.ts";
-import type { AppendEvent, EventLog, ReadRange, ReadResult } from "./event-log.ts";
+import type { AppendEvent, EventLog, IdempotentAppend, ReadRange, ReadResult } from "./event-log.ts";
+import { DEFAULT_IDEMPOTENCY_TTL_MS, IdempotencyKeys, type KeyRecord } from "./idempotency-keys.ts";
 import { recoverLog } from "./recovery.ts";
 import { type SegmentRef, findSegment, readWholeFile, segmentPath } from "./segment-files.ts";
 import { SegmentIndex } from "./segment-index.ts";
@@ -15,6 +16,11 @@ export const DEFAULT_SEGMENT_MAX_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_CACHED_SEGMENT_INDEXES = 32;
 /** A group commit stops taking batches once it holds this many payload bytes. */
 const GROUP_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * The stream of idempotency keys. `$` cannot start a topic name, so it never
+ * collides with a topic; it lives in `<dataDir>/idempotency/<date>/…`.
+ */
+const KEYS_STREAM = "$keys";
 
 export interface FileEventLogOptions {
   /** Events live under `<dataDir>/topics`. */
@@ -29,6 +35,8 @@ export interface FileEventLogOptions {
   isTopicName: (name: string) => boolean;
   /** Where recovery reports what it repaired. @default console.warn */
   report?: (message: string) => void;
+  /** How long an idempotency key is remembered. @default DEFAULT_IDEMPOTENCY_TTL_MS */
+  idempotencyTtlMs?: number;
 }
 
 interface Tail {
@@ -53,6 +61,7 @@ interface TopicState {
 
 interface PendingAppend {
   events: readonly AppendEvent[];
+  idempotency?: { key: string; hash: string };
   bytes: number;
   resolve: (ids: string[]) => void;
   reject: (error: Error) => void;
@@ -78,6 +87,8 @@ export class FileEventLog implements EventLog {
   private readonly topics = new Map<string, TopicState>();
   private readonly storage: LogStorage;
   private readonly topicsDir: string;
+  private readonly keysDir: string;
+  private readonly keys: IdempotencyKeys;
   private readonly segmentMaxBytes: number;
   private readonly clock: () => number;
   private readonly indexCache = new Map<string, SegmentIndex>();
@@ -91,8 +102,10 @@ export class FileEventLog implements EventLog {
   private constructor(private readonly options: FileEventLogOptions) {
     this.storage = options.storage ?? new NodeLogStorage();
     this.topicsDir = join(options.dataDir, "topics");
+    this.keysDir = join(options.dataDir, "idempotency");
     this.segmentMaxBytes = options.segmentMaxBytes ?? DEFAULT_SEGMENT_MAX_BYTES;
     this.clock = options.clock ?? Date.now;
+    this.keys = new IdempotencyKeys(options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS, this.clock);
   }
 
   /** Opens (and if needed repairs) the log under `dataDir`. */
@@ -104,7 +117,12 @@ export class FileEventLog implements EventLog {
 
   private async recover(): Promise<void> {
     this.storage.makeDirectory(this.topicsDir);
-    const result = await recoverLog(this.storage, this.topicsDir, this.options.isTopicName);
+    const streams = this.storage
+      .list(this.topicsDir)
+      .filter(this.options.isTopicName)
+      .map((name) => ({ name, dir: join(this.topicsDir, name) }));
+    streams.push({ name: KEYS_STREAM, dir: this.keysDir });
+    const result = await recoverLog(this.storage, streams, this.options.dataDir);
     const report = this.options.report ?? ((message: string) => console.warn(message));
     for (const repair of result.repairs) report(`recovery: ${repair}`);
     this.nextGroup = result.nextGroup;
@@ -119,6 +137,25 @@ export class FileEventLog implements EventLog {
       }
       this.topics.set(recovered.name, state);
     }
+    this.loadKeys();
+  }
+
+  /** Reads the keys of the last TTL: only the date folders that can hold them. */
+  private loadKeys(): void {
+    const state = this.topics.get(KEYS_STREAM);
+    if (state === undefined) return;
+    const cutoff = this.keys.cutoff();
+    const cutoffDate = new Date(cutoff).toISOString().slice(0, 10);
+    const first = state.segments.find((ref) => ref.date >= cutoffDate);
+    if (first === undefined) return;
+    for (let after = first.firstSequence - 1; after < state.head; ) {
+      const { lines, lastSequence } = this.read(KEYS_STREAM, { after, limit: 10_000 });
+      for (const line of lines) {
+        const record = JSON.parse(new TextDecoder().decode(line)) as KeyRecord;
+        if (record.at >= cutoff) this.keys.remember(record);
+      }
+      after = lastSequence;
+    }
   }
 
   head(topic: string): number {
@@ -126,11 +163,36 @@ export class FileEventLog implements EventLog {
   }
 
   append(events: readonly AppendEvent[]): Promise<string[]> {
+    return this.enqueue(events);
+  }
+
+  async appendIdempotent(events: readonly AppendEvent[], key: string, hash: string): Promise<IdempotentAppend> {
+    for (;;) {
+      const record = this.keys.get(key);
+      if (record !== undefined) {
+        if (record.hash !== hash) throw new IdempotencyKeyReusedError(key);
+        return { ids: record.ids, replayed: true };
+      }
+      const inFlight = this.keys.pending.get(key);
+      if (inFlight === undefined) break;
+      // Another request with this key is being stored: its outcome decides this one.
+      await inFlight.catch(() => {});
+    }
+    const appended = this.enqueue(events, { key, hash });
+    this.keys.pending.set(key, appended);
+    try {
+      return { ids: await appended, replayed: false };
+    } finally {
+      this.keys.pending.delete(key);
+    }
+  }
+
+  private enqueue(events: readonly AppendEvent[], idempotency?: { key: string; hash: string }): Promise<string[]> {
     if (this.closed) return Promise.reject(new ShuttingDownError());
     let bytes = 0;
     for (const event of events) bytes += event.payloadJson.length + event.type.length + 96;
     const { promise, resolve, reject } = Promise.withResolvers<string[]>();
-    this.queue.push({ events, bytes, resolve, reject });
+    this.queue.push({ events, bytes, resolve, reject, ...(idempotency ? { idempotency } : {}) });
     this.flushing ??= this.flush();
     return promise;
   }
@@ -224,6 +286,16 @@ export class FileEventLog implements EventLog {
     const date = timestamp.slice(0, 10);
     const writes = new Map<string, TopicWrite>();
     const accepted: { pending: PendingAppend; ids: string[] }[] = [];
+    const keyRecords: KeyRecord[] = [];
+    const writeFor = (topic: string): TopicWrite => {
+      let write = writes.get(topic);
+      if (write === undefined) {
+        const state = this.topicState(topic);
+        write = { state, lines: [], head: state.head };
+        writes.set(topic, write);
+      }
+      return write;
+    };
 
     for (const pending of group) {
       const conflict = this.checkExpectedSequences(pending.events, writes);
@@ -233,18 +305,21 @@ export class FileEventLog implements EventLog {
       }
       const ids: string[] = [];
       for (const event of pending.events) {
-        let write = writes.get(event.topic);
-        if (write === undefined) {
-          const state = this.topicState(event.topic);
-          write = { state, lines: [], head: state.head };
-          writes.set(event.topic, write);
-        }
+        const write = writeFor(event.topic);
         write.head++;
         const id = formatEventId(event.topic, write.head);
         ids.push(id);
         write.lines.push(`{"id":"${id}","timestamp":"${timestamp}","type":${JSON.stringify(event.type)},"payload":${event.payloadJson}}\n`);
       }
       accepted.push({ pending, ids });
+      if (pending.idempotency) {
+        // Written in this group, so the key is durable exactly when its batch is.
+        const record: KeyRecord = { ...pending.idempotency, ids, at: nowMs };
+        keyRecords.push(record);
+        const keys = writeFor(KEYS_STREAM);
+        keys.head++;
+        keys.lines.push(`${JSON.stringify(record)}\n`);
+      }
     }
     if (accepted.length === 0) return;
 
@@ -275,6 +350,7 @@ export class FileEventLog implements EventLog {
     }
 
     this.lastTimestampMs = nowMs;
+    for (const record of keyRecords) this.keys.remember(record);
     for (const { write, tail, offsets, sizeAfter } of written) {
       for (let i = 0; i + 1 < offsets.length; i++) tail.index.push(offsets[i]!, offsets[i + 1]! - 1);
       tail.size = sizeAfter;
@@ -320,7 +396,7 @@ export class FileEventLog implements EventLog {
     this.storage.syncDirectory(dateDir);
     if (isNewDir) {
       this.storage.syncDirectory(state.dir);
-      this.storage.syncDirectory(this.topicsDir);
+      this.storage.syncDirectory(dirname(state.dir));
     }
     state.segments.push(ref);
     state.tail = { ref, file, index: new SegmentIndex(), size: 0 };
@@ -370,7 +446,7 @@ export class FileEventLog implements EventLog {
   private topicState(topic: string): TopicState {
     let state = this.topics.get(topic);
     if (state === undefined) {
-      state = this.newTopicState(topic, join(this.topicsDir, topic));
+      state = this.newTopicState(topic, topic === KEYS_STREAM ? this.keysDir : join(this.topicsDir, topic));
       this.topics.set(topic, state);
     }
     return state;

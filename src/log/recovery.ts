@@ -1,4 +1,4 @@
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import type { CommitMarker } from "./commit-marker.ts";
 import { type SegmentRef, listSegments, readWholeFile } from "./segment-files.ts";
 import { SegmentIndex } from "./segment-index.ts";
@@ -36,7 +36,8 @@ export interface RecoveryResult {
 
 /**
  * Brings the log back to its last consistent state after any stop, clean or
- * not, reading only each topic's tail segment:
+ * not, reading only each stream's tail segment (a stream is a topic, or the
+ * log's own record of idempotency keys, which commits together with topics):
  *
  * 1. Per topic, decode the last segment up to its last valid commit marker;
  *    bytes after it (a torn line, a partial batch) were never acknowledged.
@@ -50,16 +51,14 @@ export interface RecoveryResult {
  */
 export async function recoverLog(
   storage: LogStorage,
-  topicsDir: string,
-  isTopicName: (name: string) => boolean,
+  streams: readonly { name: string; dir: string }[],
+  dataDir: string,
 ): Promise<RecoveryResult> {
   const topics = new Map<string, RecoveredTopic>();
   const repairs: string[] = [];
   const emptied: SegmentRef[] = [];
 
-  for (const name of storage.list(topicsDir)) {
-    if (!isTopicName(name)) continue;
-    const dir = join(topicsDir, name);
+  for (const { name, dir } of streams) {
     const segments = listSegments(storage, dir);
     const tail = loadTail(storage, name, segments, emptied);
     topics.set(name, { name, dir, segments, tail, head: headOf(tail) });
@@ -92,7 +91,7 @@ export async function recoverLog(
   for (const ref of emptied) {
     storage.removeFile(ref.path);
     emptiedDirs.add(dirname(ref.path));
-    repairs.push(`removed segment ${ref.path.slice(topicsDir.length + 1)} (no committed events)`);
+    repairs.push(`removed segment ${ref.path.slice(dataDir.length + 1)} (no committed events)`);
   }
   for (const dir of emptiedDirs) {
     if (storage.list(dir).length === 0) {
