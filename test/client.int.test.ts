@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { EventStoreClient, EventStoreError } from "../client/index.ts";
+import { EventStoreClient, EventStoreError, verifyWebhook } from "../client/index.ts";
 import { TestSetup, startEventStore } from "../client/testing.ts";
 import { startServerProcess } from "./server-process.ts";
 
@@ -85,6 +85,76 @@ describe("EventStoreClient against a real server", () => {
       await server.terminate();
       Bun.spawnSync(["rm", "-rf", `/tmp/es-wait-${port}`]);
     }
+  });
+});
+
+describe("EventStoreClient consumers against a real server", () => {
+  test("register, list, get, resume, unregister; deliveries verify with verifyWebhook", async () => {
+    await using store = await startEventStore();
+    const { client } = store;
+    await client.createTopic("t", [{ eventType: "e", type: "object" }]);
+    const received: { verified: boolean; ids: string[] }[] = [];
+    let secret = "";
+    await using receiver = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      async fetch(request) {
+        const body = await request.text();
+        const verified = await verifyWebhook(secret, request.headers, body).then(() => true, () => false);
+        received.push({ verified, ids: JSON.parse(body).events.map((e: { id: string }) => e.id) });
+        return new Response(null, { status: 204 });
+      },
+    });
+    const callback = `http://127.0.0.1:${receiver.port}/hook`;
+    const registered = await client.registerConsumerWithSecret({ callback, topics: { t: null } });
+    secret = registered.secret;
+    expect(registered.secret).toStartWith("whsec_");
+    const plainId = await client.registerConsumer({ callback: `${callback}?second`, topics: { t: null } });
+    expect(typeof plainId).toBe("string");
+    await client.unregisterConsumer(plainId);
+
+    await client.publishEvents([{ topic: "t", type: "e", payload: { n: 1 } }, { topic: "t", type: "e", payload: { n: 2 } }]);
+    const deadline = Date.now() + 10_000;
+    while ((await client.getConsumer(registered.consumerId)).topics.t !== "t-2") {
+      if (Date.now() > deadline) throw new Error("delivery did not arrive");
+      await Bun.sleep(10);
+    }
+    expect(received.filter((r) => r.ids.length > 0 && r.verified).flatMap((r) => r.ids)).toEqual(["t-1", "t-2"]);
+    expect(await client.getConsumers()).toEqual([{ id: registered.consumerId, callback, topics: { t: "t-2" } }]);
+    const details = await client.getConsumer(registered.consumerId);
+    expect([details.status, details.lag, details.attempts, details.nextAttemptAt]).toEqual(["active", { t: 0 }, 0, null]);
+    await client.resumeConsumer(registered.consumerId);
+    await client.unregisterConsumer(registered.consumerId);
+    expect(await client.getConsumers()).toEqual([]);
+    const gone = await client.getConsumer(registered.consumerId).catch((e: unknown) => e);
+    expect((gone as EventStoreError).code).toBe("CONSUMER_NOT_FOUND");
+  });
+
+  test("a publish whose answer is lost is retried with the same Idempotency-Key and stored once", async () => {
+    await using store = await startEventStore();
+    await store.client.createTopic("t", [{ eventType: "e", type: "object" }]);
+    const keys: string[] = [];
+    await using proxy = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      async fetch(request) {
+        const url = new URL(request.url);
+        const forwarded = await fetch(`${store.url}${url.pathname}${url.search}`, {
+          method: request.method,
+          headers: request.headers,
+          body: request.method === "GET" ? undefined : await request.arrayBuffer(),
+        });
+        if (request.method !== "POST") return forwarded;
+        keys.push(request.headers.get("idempotency-key") ?? "none");
+        // The store has the batch; the answer is lost on its way back.
+        return keys.length === 1 ? new Response("bad gateway", { status: 502 }) : forwarded;
+      },
+    });
+    const client = new EventStoreClient({ baseUrl: `http://127.0.0.1:${proxy.port}`, retries: 2, retryDelay: 10 });
+    expect(await client.publishEvent("t", "e", { n: 1 })).toBe("t-1");
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toBe(keys[1]!);
+    expect((await store.client.getEvents("t")).map((e) => e.id)).toEqual(["t-1"]);
   });
 });
 
