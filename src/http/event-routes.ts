@@ -3,6 +3,7 @@ import { InvalidRequestError } from "../errors.ts";
 import { parseEventId } from "../log/event-id.ts";
 import type { EventLog, ReadRange } from "../log/event-log.ts";
 import { batchHash } from "../log/idempotency-keys.ts";
+import { joinJsonLines } from "../log/json-array.ts";
 import { validateBatch } from "../topics/event-validation.ts";
 import { assertTopicName } from "../topics/topic-name.ts";
 import type { TopicRegistry } from "../topics/topic-registry.ts";
@@ -133,21 +134,7 @@ export function isCalendarDate(value: string): boolean {
   return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
 }
 
-const OPEN = new TextEncoder().encode('{"events":[');
-const CLOSE = new TextEncoder().encode("]}");
-
 /** `{"events":[…]}` from the stored lines, without parsing or re-serializing them. */
 export function eventsJson(lines: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  let size = OPEN.length + CLOSE.length + Math.max(0, lines.length - 1);
-  for (const line of lines) size += line.length;
-  const out = new Uint8Array(size);
-  out.set(OPEN);
-  let offset = OPEN.length;
-  lines.forEach((line, i) => {
-    if (i > 0) out[offset++] = 0x2c;
-    out.set(line, offset);
-    offset += line.length;
-  });
-  out.set(CLOSE, offset);
-  return out;
+  return joinJsonLines('{"events":[', lines, "]}");
 }
