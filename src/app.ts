@@ -1,12 +1,14 @@
-import { swagger } from "@elysiajs/swagger";
 import { Elysia } from "elysia";
 import type { Consumers } from "./consumers/consumer-model.ts";
 import type { EventLog } from "./log/event-log.ts";
+import { bearerAuth } from "./http/auth.ts";
 import { NO_CONSUMERS, consumerRoutes } from "./http/consumer-routes.ts";
+import { apiDocs } from "./http/docs.ts";
 import { toErrorResponse } from "./http/error-response.ts";
 import { eventRoutes } from "./http/event-routes.ts";
 import { type DeliveryStatus, NO_DELIVERY, healthRoutes } from "./http/health-routes.ts";
 import { jsonBody } from "./http/json-body.ts";
+import { rateLimit } from "./http/rate-limit.ts";
 import { topicRoutes } from "./http/topic-routes.ts";
 import type { TopicRegistry } from "./topics/topic-registry.ts";
 import { VERSION } from "./version.ts";
@@ -20,6 +22,12 @@ export interface AppDeps {
   maxBodyBytes: number;
   maxBatchEvents: number;
   maxPageSize: number;
+  /** Bearer tokens required on every route but `GET /health`; empty or absent: no authentication. */
+  authTokens?: readonly string[];
+  /** Requests per minute per client address; 0 or absent: no limit. */
+  rateLimitPerMinute?: number;
+  /** The peer address of a request, for the rate limit. @default none: every request counts as "local" */
+  clientAddress?: (request: Request) => string | undefined;
   /** Aborted when the server begins to shut down. */
   shutdownSignal?: AbortSignal;
   /** Where unexpected errors are reported. @default console.error */
@@ -31,25 +39,10 @@ export function createApp(deps: AppDeps) {
   const reportError = deps.reportError ?? ((error: unknown) => console.error("unexpected error:", error));
   return new Elysia()
     .onError(({ code, error }) => toErrorResponse(code, error, reportError))
-    .use(
-      swagger({
-        path: "/swagger",
-        documentation: {
-          info: {
-            title: "Event Store",
-            version: VERSION,
-            description:
-              "Topics with JSON Schemas, a durable append-only log, and webhook delivery. Every error is `{\"error\": message, \"code\": CODE}`.",
-          },
-          tags: [
-            { name: "Topics", description: "Create topics and manage their schemas" },
-            { name: "Events", description: "Publish and read events" },
-            { name: "Consumers", description: "Webhook consumers: registration, delivery state, resume" },
-            { name: "Health", description: "Liveness" },
-          ],
-        },
-      }),
-    )
+    // Before everything else, docs included: a refused request is neither routed nor parsed.
+    .use(rateLimit(deps.rateLimitPerMinute ?? 0, deps.clientAddress ? { clientAddress: deps.clientAddress } : {}))
+    .use(bearerAuth(deps.authTokens ?? []))
+    .use(apiDocs({ version: VERSION }))
     .use(jsonBody(deps.maxBodyBytes))
     .use(healthRoutes(deps.delivery ?? NO_DELIVERY))
     .use(topicRoutes(deps))

@@ -35,6 +35,10 @@ export const DEFAULT_CONSUMER_RETRY_MAX_MS = 60_000;
 export const DEFAULT_CONSUMER_MAX_ATTEMPTS = 5;
 /** @default "remove" */
 export const DEFAULT_ON_CONSUMER_FAILURE: ConsumerFailurePolicy = "remove";
+/** @default true */
+export const DEFAULT_CALLBACK_ALLOW_PRIVATE = true;
+/** @default 0 (off) */
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 0;
 
 /** What happens to a consumer whose deliveries failed `consumerMaxAttempts` times in a row. */
 export type ConsumerFailurePolicy = "remove" | "pause";
@@ -72,6 +76,20 @@ export interface Config {
   consumerMaxAttempts: number;
   /** `remove` unregisters the failing consumer (as the spec says); `pause` keeps it and its cursor until resumed. @default "remove" */
   onConsumerFailure: ConsumerFailurePolicy;
+  /**
+   * Bearer tokens, any of which grants access (AUTH_TOKEN, comma-separated).
+   * When non-empty, every route except `GET /health` answers 401 without one.
+   * @default [] (no authentication)
+   */
+  authTokens: readonly string[];
+  /**
+   * `false` refuses callbacks whose host resolves to a loopback, private,
+   * link-local or unique-local address, at registration and again before
+   * every delivery. @default true
+   */
+  callbackAllowPrivate: boolean;
+  /** Requests per minute per client address (bursts up to the same number); 0 turns the limit off. @default 0 */
+  rateLimitPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -116,6 +134,25 @@ const oneOf =
     return value as T;
   };
 
+const boolean: Parser<boolean> = (raw, name) => {
+  const value = raw.trim().toLowerCase();
+  if (value === "true" || value === "1") return true;
+  if (value === "false" || value === "0") return false;
+  throw new ConfigError(`${name} must be true or false, got '${raw}'`);
+};
+
+/** Tokens go into an HTTP header: visible ASCII, no commas (the separator), no spaces. */
+const TOKEN = /^[\x21-\x2B\x2D-\x7E]+$/;
+
+const tokenList: Parser<readonly string[]> = (raw, name) => {
+  const tokens = raw.split(",").map((token) => token.trim()).filter((token) => token !== "");
+  if (tokens.length === 0) throw new ConfigError(`${name} is set but holds no token; unset it to turn authentication off`);
+  for (const token of tokens) {
+    if (!TOKEN.test(token)) throw new ConfigError(`${name}: a token may hold only visible ASCII characters other than ','`);
+  }
+  return Object.freeze(tokens);
+};
+
 function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
   return s;
 }
@@ -138,6 +175,9 @@ export const SETTINGS = [
   setting({ key: "consumerRetryMaxMs", env: "CONSUMER_RETRY_MAX_MS", description: "Backoff cap in ms", parse: integer(1, 86_400_000), fallback: DEFAULT_CONSUMER_RETRY_MAX_MS }),
   setting({ key: "consumerMaxAttempts", env: "CONSUMER_MAX_ATTEMPTS", description: "Consecutive failed deliveries before ON_CONSUMER_FAILURE applies", parse: integer(1, 1000), fallback: DEFAULT_CONSUMER_MAX_ATTEMPTS }),
   setting({ key: "onConsumerFailure", env: "ON_CONSUMER_FAILURE", description: "After the last failed attempt: remove or pause the consumer", parse: oneOf<ConsumerFailurePolicy>("remove", "pause"), fallback: DEFAULT_ON_CONSUMER_FAILURE }),
+  setting({ key: "authTokens", env: "AUTH_TOKEN", description: "Bearer token(s), comma-separated; required on every route but GET /health (prefer the variable: flags show in ps)", parse: tokenList, fallback: Object.freeze([]) as readonly string[] }),
+  setting({ key: "callbackAllowPrivate", env: "CALLBACK_ALLOW_PRIVATE", description: "false: refuse callbacks resolving to loopback/private/link-local addresses", parse: boolean, fallback: DEFAULT_CALLBACK_ALLOW_PRIVATE }),
+  setting({ key: "rateLimitPerMinute", env: "RATE_LIMIT_PER_MINUTE", description: "Requests per minute per client address, 429 beyond (0 = off)", parse: integer(0, 1_000_000), fallback: DEFAULT_RATE_LIMIT_PER_MINUTE }),
 ] as const;
 
 /** `MAX_BODY_BYTES` → `--max-body-bytes`. */
@@ -200,7 +240,7 @@ export function helpText(): string {
   const flagWidth = Math.max(...SETTINGS.map((s) => flagName(s.env).length)) + " <value>".length;
   const envWidth = Math.max(...SETTINGS.map((s) => s.env.length));
   const rows = SETTINGS.map(
-    (s) => `  ${(flagName(s.env) + " <value>").padEnd(flagWidth)} ${s.env.padEnd(envWidth)} ${s.description} (default: ${s.fallback})`,
+    (s) => `  ${(flagName(s.env) + " <value>").padEnd(flagWidth)} ${s.env.padEnd(envWidth)} ${s.description} (default: ${shownDefault(s.fallback)})`,
   );
   return [
     "Usage: event-store [options]",
@@ -211,4 +251,9 @@ export function helpText(): string {
     `  ${"--version".padEnd(flagWidth)} ${"".padEnd(envWidth)} Print the version and exit`,
     ...rows,
   ].join("\n");
+}
+
+function shownDefault(value: unknown): string {
+  if (Array.isArray(value)) return value.length === 0 ? "none" : value.join(",");
+  return String(value);
 }

@@ -8,6 +8,8 @@ export abstract class EventStoreError extends Error {
   abstract readonly code: string;
   /** Extra fields merged into the JSON error body (never paths or stacks). */
   readonly details: Record<string, unknown> = {};
+  /** Extra response headers, e.g. `WWW-Authenticate` or `Retry-After`. */
+  readonly headers: Record<string, string> = {};
 
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -112,6 +114,26 @@ export class IdempotencyKeyReusedError extends EventStoreError {
   readonly code = "IDEMPOTENCY_KEY_REUSED";
   constructor(key: string) {
     super(`Idempotency-Key '${key}' was already used for a different batch`);
+  }
+}
+
+/** AUTH_TOKEN is set and the request carries no valid `Authorization: Bearer <token>`. */
+export class UnauthorizedError extends EventStoreError {
+  readonly status = 401;
+  readonly code = "UNAUTHORIZED";
+  constructor() {
+    super("Missing or invalid bearer token");
+    this.headers["www-authenticate"] = 'Bearer realm="event-store"';
+  }
+}
+
+/** The client address used up its RATE_LIMIT_PER_MINUTE. */
+export class RateLimitedError extends EventStoreError {
+  readonly status = 429;
+  readonly code = "RATE_LIMITED";
+  constructor(retryAfterSeconds: number) {
+    super(`Too many requests; retry after ${retryAfterSeconds} s`);
+    this.headers["retry-after"] = String(retryAfterSeconds);
   }
 }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
 import { ConfigError, helpText, loadConfig } from "./config.ts";
+import { DirectoryNotWritableError, ensureWritableDirectory } from "./fs/writable-directory.ts";
 import { startServer } from "./server.ts";
 import { VERSION } from "./version.ts";
 
@@ -14,6 +15,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loadConfig(process.env, argv);
+  ensureWritableDirectory(config.dataDir, "DATA_DIR");
+  ensureWritableDirectory(config.configDir, "CONFIG_DIR");
   const server = await startServer(config);
   console.log(`event-store ${VERSION} listening on ${server.url} (data: ${config.dataDir}, config: ${config.configDir})`);
 
@@ -42,7 +45,7 @@ main(process.argv.slice(2)).then(
 );
 
 function startupMessage(error: unknown): string {
-  if (error instanceof ConfigError) return error.message;
+  if (error instanceof ConfigError || error instanceof DirectoryNotWritableError) return error.message;
   const code = (error as NodeJS.ErrnoException)?.code;
   if (code === "EADDRINUSE") return `port is already in use (${(error as Error).message})`;
   if (code === "EACCES" || code === "EROFS" || code === "EPERM") return `cannot write to a data or config directory: ${(error as Error).message}`;

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import { ConsumerService } from "./consumers/consumer-service.ts";
+import type { ResolveFn } from "./consumers/callback-policy.ts";
 import type { FetchFn } from "./consumers/delivery.ts";
 import { FileEventLog } from "./log/file-event-log.ts";
 import type { LogStorage } from "./log/storage.ts";
@@ -27,6 +28,8 @@ export interface StartServerOptions {
   clock?: () => number;
   /** Backoff jitter. @default Math.random */
   random?: () => number;
+  /** Host name → addresses for CALLBACK_ALLOW_PRIVATE=false; tests simulate DNS rebinding with it. @default getaddrinfo */
+  resolve?: ResolveFn;
 }
 
 /** Opens the store under the configured directories and serves it over HTTP. */
@@ -55,6 +58,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.clock ? { now: options.clock } : {}),
       ...(options.random ? { random: options.random } : {}),
+      ...(options.resolve ? { resolve: options.resolve } : {}),
     });
   } catch (error) {
     await log.close();
@@ -62,8 +66,16 @@ export async function startServer(config: Config, options: StartServerOptions = 
   }
   consumers.start();
   const shutdown = new AbortController();
-  const app = createApp({ registry, log, consumers, delivery: consumers, ...config, shutdownSignal: shutdown.signal });
   let server: ReturnType<typeof Bun.serve>;
+  const app = createApp({
+    registry,
+    log,
+    consumers,
+    delivery: consumers,
+    ...config,
+    shutdownSignal: shutdown.signal,
+    clientAddress: (request) => server?.requestIP(request)?.address,
+  });
   try {
     server = Bun.serve({
       port: config.port,

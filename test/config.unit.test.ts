@@ -31,6 +31,25 @@ describe("loadConfig", () => {
     expect(() => loadConfig(env, args)).toThrow(new ConfigError(message));
   });
 
+  test("security settings: AUTH_TOKEN list, CALLBACK_ALLOW_PRIVATE, RATE_LIMIT_PER_MINUTE; off by default", () => {
+    expect(defaultConfig()).toMatchObject({ authTokens: [], callbackAllowPrivate: true, rateLimitPerMinute: 0 });
+    const config = loadConfig({ AUTH_TOKEN: " one , two,,three ", CALLBACK_ALLOW_PRIVATE: "false", RATE_LIMIT_PER_MINUTE: "600" });
+    expect([config.authTokens, config.callbackAllowPrivate, config.rateLimitPerMinute]).toEqual([["one", "two", "three"], false, 600]);
+    expect(loadConfig({}, ["--auth-token=t", "--callback-allow-private", "TRUE"])).toMatchObject({ authTokens: ["t"], callbackAllowPrivate: true });
+    expect(helpText()).toContain("(default: none)");
+  });
+
+  test.each([
+    [{ AUTH_TOKEN: "" }, "AUTH_TOKEN is set but holds no token; unset it to turn authentication off"],
+    [{ AUTH_TOKEN: " , ," }, "AUTH_TOKEN is set but holds no token; unset it to turn authentication off"],
+    [{ AUTH_TOKEN: "two words" }, "AUTH_TOKEN: a token may hold only visible ASCII characters other than ','"],
+    [{ AUTH_TOKEN: "tök" }, "AUTH_TOKEN: a token may hold only visible ASCII characters other than ','"],
+    [{ CALLBACK_ALLOW_PRIVATE: "no" }, "CALLBACK_ALLOW_PRIVATE must be true or false, got 'no'"],
+    [{ RATE_LIMIT_PER_MINUTE: "-5" }, "RATE_LIMIT_PER_MINUTE must be an integer, got '-5'"],
+  ])("%p → ConfigError %p", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(new ConfigError(message));
+  });
+
   test("--help lists every setting with its flag and variable", () => {
     const help = helpText();
     for (const setting of SETTINGS) {

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { type Config, defaultConfig } from "../src/config.ts";
-import { type RunningServer, startServer } from "../src/server.ts";
+import { type RunningServer, type StartServerOptions, startServer } from "../src/server.ts";
 
 export const TOPIC_SCHEMAS = [{ eventType: "e", type: "object", properties: { n: { type: "integer" } }, required: ["n"] }];
 
@@ -23,7 +23,7 @@ export interface Store extends AsyncDisposable {
 }
 
 /** A real in-process server (startServer, port 0) on `dir`/data and `dir`/config. */
-export async function startStore(dir: string, overrides: Partial<Config> = {}): Promise<Store> {
+export async function startStore(dir: string, overrides: Partial<Config> = {}, options: StartServerOptions = {}): Promise<Store> {
   const reports: string[] = [];
   const config: Config = {
     ...defaultConfig(),
@@ -33,7 +33,7 @@ export async function startStore(dir: string, overrides: Partial<Config> = {}): 
     configDir: join(dir, "config"),
     ...overrides,
   };
-  const server = await startServer(config, { report: (message) => reports.push(message) });
+  const server = await startServer(config, { ...options, report: (message) => reports.push(message) });
   const api = async (method: string, path: string, body?: unknown): Promise<ApiAnswer> => {
     const response = await fetch(`${server.url}${path}`, {
       method,

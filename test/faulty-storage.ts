@@ -1,6 +1,6 @@
 import { NodeLogStorage, type FileHandle } from "../src/log/storage.ts";
 
-export type Fault = "ENOSPC" | "EIO" | "short-write" | "fsync-EIO";
+export type Fault = "ENOSPC" | "EIO" | "short-write" | "fsync-EIO" | "open-EMFILE" | "dirsync-EIO";
 
 function errno(code: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`${code}: injected fault`), { code });
@@ -16,6 +16,10 @@ export class FaultyStorage extends NodeLogStorage {
   private persistent = false;
   /** Counts of injected faults, by kind. */
   readonly injected = new Map<Fault, number>();
+  /** Every path opened for appending, in order: a segment reopened after a failure shows up again. */
+  readonly openedForAppend: string[] = [];
+  /** Handles opened and not yet closed: a leak shows up here after the log is closed. */
+  readonly openHandles = new Map<FileHandle, string>();
 
   failNext(fault: Fault): void {
     this.fault = fault;
@@ -37,6 +41,30 @@ export class FaultyStorage extends NodeLogStorage {
     if (!this.persistent) this.fault = null;
     this.injected.set(fault, (this.injected.get(fault) ?? 0) + 1);
     return fault;
+  }
+
+  override openAppend(path: string): FileHandle {
+    if (this.take(["open-EMFILE"]) !== null) throw errno("EMFILE");
+    this.openedForAppend.push(path);
+    const file = super.openAppend(path);
+    this.openHandles.set(file, path);
+    return file;
+  }
+
+  override openRead(path: string): FileHandle {
+    const file = super.openRead(path);
+    this.openHandles.set(file, path);
+    return file;
+  }
+
+  override close(file: FileHandle): void {
+    this.openHandles.delete(file);
+    super.close(file);
+  }
+
+  override syncDirectory(path: string): void {
+    if (this.take(["dirsync-EIO"]) !== null) throw errno("EIO");
+    super.syncDirectory(path);
   }
 
   override append(file: FileHandle, data: Uint8Array): number {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FileEventLog, type FileEventLogOptions } from "../src/log/file-event-log.ts";
 import type { AppendEvent } from "../src/log/event-log.ts";
@@ -218,12 +218,18 @@ describe("log write failures", () => {
       expect((await store.request("POST", "/events", batch(1))).status).toBe(201);
       const sizes = () => ["a", "b"].map((t) => statSync(lastSegment(store.dataDir, t)).size);
       const before = sizes();
+      const openedBefore = storage.openedForAppend.length;
       storage.failNext(fault);
       const failed = await store.request("POST", "/events", batch(2));
       expect(failed.status).toBe(503);
       expect(await failed.json()).toEqual({ error: "Failed to store events; nothing of the batch was written", code: "WRITE_FAILED" });
       expect(storage.injected.get(fault)).toBe(1);
       expect(sizes()).toEqual(before);
+      // Every segment the failed group wrote to is closed and reopened, never reused: after a failed
+      // fsync the kernel may have dropped the dirty pages, so the old handle's view cannot be trusted.
+      const reopened = storage.openedForAppend.slice(openedBefore).sort();
+      const touched = fault === "fsync-EIO" ? ["a", "b"] : ["a"];
+      expect(reopened).toEqual(touched.map((t) => lastSegment(store.dataDir, t)).sort());
       expect([store.log.head("a"), store.log.head("b")]).toEqual([1, 1]);
       const ok = await store.request("POST", "/events", batch(3));
       expect(await ok.json()).toEqual({ eventIds: ["a-2", "b-2"] });
@@ -254,6 +260,47 @@ describe("log write failures", () => {
     expect(await ok.json()).toEqual({ eventIds: ["t-2"] });
     const lines = readFileSync(lastSegment(store.dataDir, "t"), "utf8").trimEnd().split("\n");
     expect(lines.filter((l) => l.startsWith('{"id"')).map((l) => JSON.parse(l).payload.n)).toEqual([1, 3]);
+  });
+
+  test("a segment that cannot be reopened after a failed write keeps a valid handle: reads, the next append and close work", async () => {
+    using dir = tempDir();
+    const storage = new FaultyStorage();
+    const log = await openLog(dir.path, { storage });
+    await log.append(events("t", 1));
+    storage.failing("EIO"); // the write fails, and so does the truncate that would undo it: the topic stays damaged
+    await expect(log.append(events("t", 1))).rejects.toMatchObject({ code: "WRITE_FAILED" });
+    storage.clear();
+    storage.failNext("open-EMFILE"); // the repair before the next group cannot reopen the segment
+    await expect(log.append(events("t", 1))).rejects.toMatchObject({ code: "WRITE_FAILED" });
+    expect(readIds(log, "t")).toEqual(["t-1"]);
+    // Another file now gets the lowest free descriptor; a stale one kept by the tail would read from it.
+    const other = join(dir.path, "other.jsonl");
+    writeFileSync(other, `${'{"id":"other-1"}\n'.repeat(10)}`);
+    const otherFile = openSync(other, "r");
+    try {
+      expect(readIds(log, "t")).toEqual(["t-1"]);
+    } finally {
+      closeSync(otherFile);
+    }
+    expect(await log.append(events("t", 1))).toEqual(["t-2"]);
+    expect(readIds(log, "t")).toEqual(["t-1", "t-2"]);
+    await log.close();
+    expect([...storage.openHandles.values()]).toEqual([]);
+  });
+
+  test("a failed directory fsync while starting a segment fails the batch and leaks no descriptor", async () => {
+    using dir = tempDir();
+    const storage = new FaultyStorage();
+    const log = await openLog(dir.path, { storage });
+    storage.failNext("dirsync-EIO");
+    await expect(log.append(events("t", 2))).rejects.toMatchObject({ code: "WRITE_FAILED" });
+    expect(log.head("t")).toBe(0);
+    expect(await log.append(events("t", 2))).toEqual(["t-1", "t-2"]);
+    await log.close();
+    expect([...storage.openHandles.values()]).toEqual([]);
+    const reopened = await openLog(dir.path);
+    expect(readIds(reopened, "t")).toEqual(["t-1", "t-2"]);
+    await reopened.close();
   });
 
   test("one failed group does not take the batches of the next group with it", async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import packageJson from "../package.json" with { type: "json" };
 import { startServerProcess } from "./server-process.ts";
@@ -33,6 +34,17 @@ describe("the event-store command", () => {
     const { code, stderr } = run([], { PORT: String(busy.port), HOST: "127.0.0.1", DATA_DIR: join(dir.path, "d"), CONFIG_DIR: join(dir.path, "c") });
     expect(code).toBe(1);
     expect(stderr).toStartWith("event-store: port is already in use");
+  });
+
+  test("a DATA_DIR that cannot be a directory stops it with one line naming it and exit code 1", () => {
+    using dir = tempDir();
+    const file = join(dir.path, "file.txt");
+    writeFileSync(file, "not a directory");
+    const dataDir = join(file, "data");
+    const { code, stdout, stderr } = run([], { PORT: "0", DATA_DIR: dataDir, CONFIG_DIR: join(dir.path, "c") });
+    expect({ code, stdout }).toEqual({ code: 1, stdout: "" });
+    expect(stderr).toStartWith(`event-store: DATA_DIR '${dataDir}' is not a writable directory: ENOTDIR`);
+    expect(stderr.trimEnd().split("\n")).toHaveLength(1);
   });
 
   test("SIGTERM lets in-flight publishes finish, then exits 0; the events are there after a restart", async () => {

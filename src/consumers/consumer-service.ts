@@ -3,6 +3,7 @@ import { ConsumerNotFoundError, ConsumersCorruptError } from "../errors.ts";
 import { formatEventId } from "../log/event-id.ts";
 import type { EventLog } from "../log/event-log.ts";
 import type { ConsumerDetails, ConsumerRegistration, Consumers, ConsumerSummary, RegisteredConsumer } from "./consumer-model.ts";
+import { assertPublicCallback, publicOnlyFetch, type ResolveFn, systemResolve } from "./callback-policy.ts";
 import { ConsumerStore, type StoredConsumer } from "./consumer-store.ts";
 import type { FetchFn } from "./delivery.ts";
 import { validateRegistration } from "./registration.ts";
@@ -24,6 +25,13 @@ export interface ConsumerServiceOptions {
   consumerRetryMaxMs: number;
   consumerMaxAttempts: number;
   onConsumerFailure: ConsumerFailurePolicy;
+  /**
+   * `false`: callbacks must resolve to public addresses only, checked at
+   * registration and again before every delivery. @default true
+   */
+  callbackAllowPrivate?: boolean;
+  /** Host name → addresses, for the callback policy. @default systemResolve (getaddrinfo) */
+  resolve?: ResolveFn;
   /** @default globalThis.fetch */
   fetch?: FetchFn;
   /** ms since the epoch. @default Date.now */
@@ -97,6 +105,7 @@ export class ConsumerService implements Consumers {
   async register(registration: ConsumerRegistration): Promise<RegisteredConsumer> {
     const { log, topicExists } = this.options;
     const valid = validateRegistration(registration, { exists: topicExists, head: (topic) => log.head(topic) });
+    if (this.options.callbackAllowPrivate === false) await assertPublicCallback(valid.callback, this.options.resolve ?? systemResolve);
     const id = (this.options.newId ?? (() => crypto.randomUUID()))();
     const stored: StoredConsumer = {
       id,
@@ -196,11 +205,12 @@ export class ConsumerService implements Consumers {
     let dispatcher = this.dispatchers.get(topic);
     if (dispatcher === undefined) {
       const o = this.options;
+      const baseFetch: FetchFn = o.fetch ?? ((url, init) => fetch(url, init));
       dispatcher = new TopicDispatcher({
         topic,
         log: o.log,
         hooks: this.hooks,
-        fetch: o.fetch ?? ((url, init) => fetch(url, init)),
+        fetch: o.callbackAllowPrivate === false ? publicOnlyFetch(baseFetch, o.resolve ?? systemResolve) : baseFetch,
         now: this.now,
         random: o.random ?? Math.random,
         batchSize: o.deliveryBatchSize,

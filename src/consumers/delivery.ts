@@ -1,3 +1,5 @@
+import { CallbackRefusedError } from "./callback-policy.ts";
+
 /** The part of `fetch` delivery calls; injectable so tests and benches can wrap it. */
 export type FetchFn = (url: string, init: RequestInit) => Promise<Response>;
 
@@ -48,6 +50,7 @@ export async function deliver(fetchFn: FetchFn, request: DeliveryRequest): Promi
   } catch (error) {
     if (request.signal.aborted) return { kind: "aborted" };
     if (timeout.aborted) return { kind: "retry", error: `timeout after ${request.timeoutMs} ms` };
+    if (error instanceof CallbackRefusedError) return { kind: "retry", error: error.message };
     return { kind: "retry", error: shorten(`connection failed: ${describe(error)}`) };
   }
   // The answer's body is not needed; cancelling frees the connection now.

@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 import type { Consumers } from "../consumers/consumer-model.ts";
 import { assertTopicsObject } from "../consumers/registration.ts";
 import { ConsumerNotFoundError, ConsumersUnavailableError } from "../errors.ts";
-import { ErrorModel, MessageModel } from "./models.ts";
+import { BODY_ERRORS, MessageModel, documented, errorResponse } from "./models.ts";
 
 /** Stands in when the app is built without a consumer service (tests of other routes). */
 export const NO_CONSUMERS: Consumers = {
@@ -39,7 +39,27 @@ const ConsumerDetailsModel = t.Object({
   nextAttemptAt: t.Union([t.String(), t.Null()], { description: "ISO 8601 time of the next retry while retrying" }),
 });
 
-const ConsumerIdParams = t.Object({ id: t.String() });
+const ConsumerIdParams = t.Object({
+  id: t.String({ description: "The consumer's id, as registration answered it", examples: ["550e8400-e29b-41d4-a716-446655440000"] }),
+});
+
+const CONSUMER_ID = "550e8400-e29b-41d4-a716-446655440000";
+
+const CONSUMER_NOT_FOUND = errorResponse(
+  "No consumer has this id; one removed after failed deliveries also tells when and why",
+  { error: `Consumer ${CONSUMER_ID} not found`, code: "CONSUMER_NOT_FOUND" },
+  {
+    error: `Consumer ${CONSUMER_ID} was removed at 2025-01-15T10:35:00.000Z: 5 consecutive failed deliveries, last: HTTP 500`,
+    code: "CONSUMER_NOT_FOUND",
+    removedAt: "2025-01-15T10:35:00.000Z",
+    reason: "5 consecutive failed deliveries, last: HTTP 500",
+  },
+);
+
+const CONSUMERS_WRITE_FAILED = errorResponse("The registrations could not be stored; nothing changes", {
+  error: "Failed to store the consumer registrations",
+  code: "CONSUMERS_WRITE_FAILED",
+});
 
 export function consumerRoutes(consumers: Consumers) {
   return new Elysia({ name: "consumer-routes" })
@@ -56,21 +76,44 @@ export function consumerRoutes(consumers: Consumers) {
           const topics = (body as { topics?: unknown } | null)?.topics;
           if (topics !== undefined) assertTopicsObject(topics);
         },
-        body: t.Object({
-          callback: t.String({ description: "Absolute http(s) URL the events are POSTed to", examples: ["https://your-service.com/webhook"] }),
-          topics: t.Record(t.String(), t.Union([t.String(), t.Null()]), {
-            description: "Topic → id of the last event already processed, or null for all events",
-            examples: [{ "user-events": null, "audit-events": "audit-events-5" }],
-          }),
-          secret: t.Optional(t.String({ description: "Signing secret, `whsec_` + base64 of 24-64 bytes; generated when absent" })),
-        }),
+        body: t.Object(
+          {
+            callback: t.String({ description: "Absolute http(s) URL the events are POSTed to", examples: ["https://your-service.com/webhook"] }),
+            topics: t.Record(t.String(), t.Union([t.String(), t.Null()]), {
+              description: "Topic → id of the last event already processed, or null for all events",
+              examples: [{ "user-events": null, "audit-events": "audit-events-5" }],
+            }),
+            secret: t.Optional(t.String({ description: "Signing secret, `whsec_` + base64 of 24-64 bytes; generated when absent" })),
+          },
+          { examples: [{ callback: "https://your-service.com/webhook", topics: { "user-events": null, "audit-events": "audit-events-5" } }] },
+        ),
         response: {
-          201: t.Object({
-            consumerId: t.String(),
-            secret: t.String({ description: "Verify each delivery's `webhook-signature` with it (Standard Webhooks)" }),
-          }),
-          400: ErrorModel,
-          503: ErrorModel,
+          201: t.Object(
+            {
+              consumerId: t.String(),
+              secret: t.String({ description: "Verify each delivery's `webhook-signature` with it (Standard Webhooks)" }),
+            },
+            {
+              description: "The consumer is registered and stored; deliveries start now",
+              examples: [{ consumerId: CONSUMER_ID, secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }],
+            },
+          ),
+          400: errorResponse(
+            "The callback, the topics, the secret or the body is invalid, or a topic does not exist; nothing is registered",
+            { error: "callback must be an absolute http or https URL", code: "INVALID_CALLBACK" },
+            {
+              error: "topics must be a non-empty object: topic name → null (all events) or the id of the last event already processed",
+              code: "INVALID_CONSUMER_TOPICS",
+            },
+            { error: "secret must be whsec_ followed by the base64 encoding of 24 to 64 bytes", code: "INVALID_SECRET" },
+            { error: "Topic 'user-events' not found", code: "TOPIC_NOT_FOUND" },
+            BODY_ERRORS.malformed,
+          ),
+          413: errorResponse("The body exceeds MAX_BODY_BYTES", BODY_ERRORS.tooLarge),
+          503: errorResponse(
+            "The registration could not be stored (or delivery is not enabled); nothing is registered",
+            { error: "Failed to store the consumer registrations", code: "CONSUMERS_WRITE_FAILED" },
+          ),
         },
         detail: {
           tags: ["Consumers"],
@@ -81,12 +124,28 @@ export function consumerRoutes(consumers: Consumers) {
       },
     )
     .get("/consumers", () => ({ consumers: consumers.list() }), {
-      response: { 200: t.Object({ consumers: t.Array(ConsumerSummaryModel) }) },
+      response: {
+        200: documented(t.Object({ consumers: t.Array(ConsumerSummaryModel) }), "Every registered consumer", {
+          consumers: [{ id: CONSUMER_ID, callback: "https://your-service.com/webhook", topics: { "user-events": "user-events-10", "audit-events": null } }],
+        }),
+      },
       detail: { tags: ["Consumers"], summary: "List consumers", description: "Every registered consumer with its cursors, in registration order." },
     })
     .get("/consumers/:id", ({ params }) => consumers.get(params.id), {
       params: ConsumerIdParams,
-      response: { 200: ConsumerDetailsModel, 404: ErrorModel },
+      response: {
+        200: documented(ConsumerDetailsModel, "The consumer's cursors and delivery state", {
+          id: CONSUMER_ID,
+          callback: "https://your-service.com/webhook",
+          topics: { "user-events": "user-events-10", "audit-events": null },
+          status: "retrying",
+          lag: { "user-events": 32, "audit-events": 0 },
+          attempts: 2,
+          lastError: "HTTP 500",
+          nextAttemptAt: "2025-01-15T10:31:04.000Z",
+        }),
+        404: CONSUMER_NOT_FOUND,
+      },
       detail: {
         tags: ["Consumers"],
         summary: "Get a consumer's delivery state",
@@ -101,7 +160,11 @@ export function consumerRoutes(consumers: Consumers) {
       },
       {
         params: ConsumerIdParams,
-        response: { 200: MessageModel, 404: ErrorModel, 503: ErrorModel },
+        response: {
+          200: documented(MessageModel, "The consumer is removed", { message: `Consumer ${CONSUMER_ID} unregistered` }),
+          404: CONSUMER_NOT_FOUND,
+          503: CONSUMERS_WRITE_FAILED,
+        },
         detail: { tags: ["Consumers"], summary: "Unregister a consumer", description: "Stops its deliveries (one in flight is cancelled) and forgets it." },
       },
     )
@@ -113,7 +176,11 @@ export function consumerRoutes(consumers: Consumers) {
       },
       {
         params: ConsumerIdParams,
-        response: { 200: MessageModel, 404: ErrorModel, 503: ErrorModel },
+        response: {
+          200: documented(MessageModel, "The consumer is active; its deliveries are retried now", { message: `Consumer ${CONSUMER_ID} resumed` }),
+          404: CONSUMER_NOT_FOUND,
+          503: CONSUMERS_WRITE_FAILED,
+        },
         detail: {
           tags: ["Consumers"],
           summary: "Resume a consumer",

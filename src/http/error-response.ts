@@ -18,7 +18,7 @@ export function toErrorResponse(code: string | number, error: unknown, log: (err
   const body: ErrorBody = { error: known.message, code: known.code, ...known.details };
   return new Response(JSON.stringify(body), {
     status: known.status,
-    headers: { "content-type": "application/json" },
+    headers: { ...known.headers, "content-type": "application/json" },
   });
 }
 

@@ -7,7 +7,7 @@ import { joinJsonLines } from "../log/json-array.ts";
 import { validateBatch } from "../topics/event-validation.ts";
 import { assertTopicName } from "../topics/topic-name.ts";
 import type { TopicRegistry } from "../topics/topic-registry.ts";
-import { ErrorModel, EventsModel, PublishItemModel } from "./models.ts";
+import { BODY_ERRORS, EventsModel, INVALID_TOPIC_NAME_EXAMPLE, PublishItemModel, TOPIC_NOT_FOUND_EXAMPLE, documented, errorResponse } from "./models.ts";
 
 /** Longest a read may wait for new events (`waitMs`). @default 60 000 */
 export const MAX_WAIT_MS = 60_000;
@@ -35,13 +35,55 @@ export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize, shutdo
         return { eventIds: ids };
       },
       {
-        body: t.Array(PublishItemModel),
+        body: t.Array(PublishItemModel, {
+          examples: [
+            [
+              { topic: "user-events", type: "user.created", payload: { id: "1", name: "Alice" } },
+              { topic: "audit-events", type: "audit.logged", payload: { action: "signup", userId: "1" } },
+            ],
+          ],
+        }),
         headers: t.Object({
           "idempotency-key": t.Optional(
             t.String({ description: "1-255 printable ASCII characters. A retry with the same key and body stores nothing and answers the first ids, with `Idempotent-Replayed: true`; the same key with another body gets 409 IDEMPOTENCY_KEY_REUSED." }),
           ),
         }),
-        response: { 201: t.Object({ eventIds: t.Array(t.String()) }), 400: ErrorModel, 409: ErrorModel, 413: ErrorModel, 503: ErrorModel },
+        response: {
+          201: documented(t.Object({ eventIds: t.Array(t.String()) }), "The batch is on disk; the ids of its events, in order", {
+            eventIds: ["user-events-1", "audit-events-1"],
+          }),
+          400: errorResponse(
+            "An event is invalid (the message names it) or the batch is empty or too long; nothing is stored",
+            { error: "Request body must be a non-empty array of events: [{topic, type, payload}]", code: "INVALID_REQUEST" },
+            { error: "events[0]: Topic 'user-events' does not exist", code: "TOPIC_NOT_FOUND" },
+            { error: "events[0]: Topic 'user-events' has no schema for event type 'user.renamed'", code: "UNKNOWN_EVENT_TYPE" },
+            {
+              error: "events[1]: Schema validation failed for 'user.created': payload must have required property 'name'",
+              code: "SCHEMA_VALIDATION_FAILED",
+            },
+            { error: "A batch holds at most 10000 events, got 10001", code: "BATCH_TOO_LARGE" },
+            { error: "events[0].payload is nested too deeply", code: "PAYLOAD_TOO_DEEP" },
+            { error: "Idempotency-Key must be 1-255 printable ASCII characters", code: "INVALID_IDEMPOTENCY_KEY" },
+            BODY_ERRORS.malformed,
+          ),
+          409: errorResponse(
+            "An `expectedSequence` does not match, or the Idempotency-Key was used for another batch; nothing is stored",
+            {
+              error: "Topic 'user-events' is at sequence 7, expected 5",
+              code: "SEQUENCE_CONFLICT",
+              topic: "user-events",
+              expectedSequence: 5,
+              currentSequence: 7,
+            },
+            { error: "Idempotency-Key 'order-42' was already used for a different batch", code: "IDEMPOTENCY_KEY_REUSED" },
+          ),
+          413: errorResponse("The body exceeds MAX_BODY_BYTES", BODY_ERRORS.tooLarge),
+          503: errorResponse(
+            "The batch could not be written (disk full, I/O error) or the server is stopping; nothing of it is stored",
+            { error: "Failed to store events; nothing of the batch was written", code: "WRITE_FAILED" },
+            { error: "The server is shutting down", code: "SHUTTING_DOWN" },
+          ),
+        },
         detail: {
           tags: ["Events"],
           summary: "Publish events",
@@ -64,14 +106,30 @@ export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize, shutdo
         return new Response(eventsJson(lines), { headers: { "content-type": "application/json" } });
       },
       {
-        params: t.Object({ topic: t.String() }),
+        params: t.Object({ topic: t.String({ description: "The topic's name", examples: ["user-events"] }) }),
         query: t.Object({
-          sinceEventId: t.Optional(t.String({ description: "Only events after this id (of this topic)" })),
-          date: t.Optional(t.String({ description: "Only events stored on this UTC date, YYYY-MM-DD" })),
-          limit: t.Optional(t.String({ description: `Most events to return (1-${maxPageSize}; larger values are capped)` })),
-          waitMs: t.Optional(t.String({ description: `When no event follows sinceEventId yet, wait up to this many ms (max ${MAX_WAIT_MS}) for one` })),
+          sinceEventId: t.Optional(t.String({ description: "Only events after this id (of this topic)", examples: ["user-events-1"] })),
+          date: t.Optional(t.String({ description: "Only events stored on this UTC date, YYYY-MM-DD", examples: ["2025-01-15"] })),
+          limit: t.Optional(t.String({ description: `Most events to return (1-${maxPageSize}; larger values are capped)`, examples: ["100"] })),
+          waitMs: t.Optional(t.String({ description: `When no event follows sinceEventId yet, wait up to this many ms (max ${MAX_WAIT_MS}) for one`, examples: ["30000"] })),
         }),
-        response: { 200: EventsModel, 400: ErrorModel, 404: ErrorModel },
+        response: {
+          200: documented(EventsModel, "The events after `sinceEventId` (all when absent), oldest first; an empty list when there are none", {
+            events: [
+              { id: "user-events-1", timestamp: "2025-01-15T10:30:00.000Z", type: "user.created", payload: { id: "1", name: "Alice" } },
+              { id: "user-events-2", timestamp: "2025-01-15T10:30:02.000Z", type: "user.created", payload: { id: "2", name: "Bob" } },
+            ],
+          }),
+          400: errorResponse(
+            "A query parameter or the topic name is invalid",
+            { error: "sinceEventId must be an event id: <topic>-<sequence>", code: "INVALID_EVENT_ID" },
+            { error: "date must be a real date in YYYY-MM-DD format", code: "INVALID_DATE" },
+            { error: "limit must be a positive integer", code: "INVALID_LIMIT" },
+            { error: `waitMs must be an integer from 0 to ${MAX_WAIT_MS}`, code: "INVALID_WAIT" },
+            INVALID_TOPIC_NAME_EXAMPLE,
+          ),
+          404: errorResponse("No topic has this name", TOPIC_NOT_FOUND_EXAMPLE),
+        },
         detail: {
           tags: ["Events"],
           summary: "Read a topic's events",

@@ -1,4 +1,4 @@
-import { t } from "elysia";
+import { type Static, type TSchema, t } from "elysia";
 
 /**
  * Request and response shapes. They drive request validation, the OpenAPI
@@ -69,3 +69,43 @@ export const PublishItemModel = t.Object({
 });
 
 export const MessageModel = t.Object({ message: t.String() });
+
+/** An error body as the examples of the OpenAPI document show it. */
+export interface ErrorExample {
+  error: string;
+  code: string;
+  [detail: string]: unknown;
+}
+
+/**
+ * One error status of one route for the OpenAPI document: the `{"error", "code"}`
+ * body, what the status means on that route, and example bodies (each named by
+ * its `code` in the document).
+ */
+export function errorResponse(description: string, ...examples: ErrorExample[]) {
+  return t.Object(
+    {
+      error: t.String({ description: "What went wrong, for people" }),
+      code: t.String({ description: "Stable machine-readable code" }),
+    },
+    { additionalProperties: true, description, examples },
+  );
+}
+
+/** `schema` with the description and examples the OpenAPI document shows for a response. */
+export function documented<T extends TSchema>(schema: T, description: string, ...examples: Static<T>[]): T {
+  return { ...schema, description, examples };
+}
+
+/** Example bodies shared by routes that take a JSON body. */
+export const BODY_ERRORS = {
+  malformed: { error: "Request body is not valid JSON", code: "MALFORMED_JSON" },
+  tooLarge: { error: "Request body exceeds the limit of 1048576 bytes", code: "PAYLOAD_TOO_LARGE" },
+} as const satisfies Record<string, ErrorExample>;
+
+export const INVALID_TOPIC_NAME_EXAMPLE: ErrorExample = {
+  error: "Invalid topic name: use 1-128 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit",
+  code: "INVALID_TOPIC_NAME",
+};
+
+export const TOPIC_NOT_FOUND_EXAMPLE: ErrorExample = { error: "Topic 'user-events' not found", code: "TOPIC_NOT_FOUND" };

@@ -392,11 +392,21 @@ export class FileEventLog implements EventLog {
     const isNewDir = this.storage.list(dateDir).length === 0;
     this.storage.makeDirectory(dateDir);
     const file = this.storage.openAppend(ref.path);
-    // The new file (and its folders) must survive a crash as surely as its contents.
-    this.storage.syncDirectory(dateDir);
-    if (isNewDir) {
-      this.storage.syncDirectory(state.dir);
-      this.storage.syncDirectory(dirname(state.dir));
+    try {
+      // The new file (and its folders) must survive a crash as surely as its contents.
+      this.storage.syncDirectory(dateDir);
+      if (isNewDir) {
+        this.storage.syncDirectory(state.dir);
+        this.storage.syncDirectory(dirname(state.dir));
+      }
+    } catch (error) {
+      // Not the tail yet, so nothing else would close it: every failed directory fsync would leak a descriptor.
+      try {
+        this.storage.close(file);
+      } catch {
+        // The sync error is the one to report; the empty file is reused or removed by the next attempt or recovery.
+      }
+      throw error;
     }
     state.segments.push(ref);
     state.tail = { ref, file, index: new SegmentIndex(), size: 0 };
@@ -431,12 +441,16 @@ export class FileEventLog implements EventLog {
     for (const state of this.topics.values()) {
       if (!state.damaged || state.tail === null) continue;
       const tail = state.tail;
+      // Open the new handle before closing the old one: if the open fails (EMFILE, EIO) the tail
+      // keeps a valid descriptor. Closing first would leave a closed descriptor number behind,
+      // which reads and the next close would use, after the kernel may have handed it to another file.
+      const reopened = this.storage.openAppend(tail.ref.path);
       try {
         this.storage.close(tail.file);
       } catch {
-        // The handle may already be unusable; reopening below is what matters.
+        // The old handle may already be unusable; the reopened one is what matters.
       }
-      tail.file = this.storage.openAppend(tail.ref.path);
+      tail.file = reopened;
       this.storage.truncate(tail.file, tail.size);
       await this.storage.sync(tail.file);
       state.damaged = false;
