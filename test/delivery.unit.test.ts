@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "bun:test";
 import { signWebhook as clientSign } from "../client/index.ts";
@@ -181,7 +181,33 @@ describe("ConsumerStore", () => {
     writeFileSync(join(dir.path, "consumers.json.4242.tmp"), '{"consumers": [{"id": "torn');
     const reopened = ConsumerStore.open(dir.path);
     expect(reopened.list().map((c) => c.cursors)).toEqual([{ t: 2 }]);
-    expect(readdirSync(dir.path)).toEqual(["consumers.json"]);
+    expect(readdirSync(dir.path).sort()).toEqual(["consumer-cursors.jsonl", "consumers.json"]);
+  });
+
+  test("cursor advances append to the journal instead of rewriting consumers.json; reopening replays them, a torn line ends the replay", async () => {
+    using dir = tempDir();
+    const store = ConsumerStore.open(dir.path);
+    await store.add({ ...consumer, cursors: { t: 0, u: 0 } });
+    const snapshot = readFileSync(join(dir.path, "consumers.json"), "utf8");
+    await store.advance("c-1", "t", 100);
+    await store.advance("c-1", "u", 5);
+    await store.advance("c-1", "t", 200);
+    expect(readFileSync(join(dir.path, "consumers.json"), "utf8")).toBe(snapshot);
+    const journal = readFileSync(join(dir.path, "consumer-cursors.jsonl"), "utf8").trimEnd().split("\n").map((l) => JSON.parse(l));
+    expect(journal).toEqual([
+      { id: "c-1", topic: "t", cursor: 100 },
+      { id: "c-1", topic: "u", cursor: 5 },
+      { id: "c-1", topic: "t", cursor: 200 },
+    ]);
+    await store.close();
+    appendFileSync(join(dir.path, "consumer-cursors.jsonl"), '{"id":"c-1","topic":"t","cursor":99');
+    const reopened = ConsumerStore.open(dir.path);
+    expect(reopened.list().map((c) => c.cursors)).toEqual([{ t: 200, u: 5 }]);
+    // A snapshot (here: a pause) takes the cursors in and empties the journal.
+    await reopened.setPaused("c-1", true);
+    expect(readFileSync(join(dir.path, "consumer-cursors.jsonl"), "utf8")).toBe("");
+    expect(JSON.parse(readFileSync(join(dir.path, "consumers.json"), "utf8")).consumers[0].cursors).toEqual({ t: 200, u: 5 });
+    await reopened.close();
   });
 
   test("a corrupt consumers.json stops start-up with ConsumersCorruptError rather than forgetting consumers", () => {

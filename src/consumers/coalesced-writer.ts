@@ -11,15 +11,15 @@ interface Waiter {
  * cost one more write, not a thousand. A `save()` resolves once a write that
  * started after it succeeded, and rejects if that write failed.
  */
-export class CoalescedWriter {
+export class CoalescedWriter<T = string> {
   private requested = 0;
   private running: Promise<void> | null = null;
   private waiters: Waiter[] = [];
   private lastWriteFailed = false;
 
   constructor(
-    private readonly snapshot: () => string,
-    private readonly write: (data: string) => Promise<void>,
+    private readonly snapshot: () => T,
+    private readonly write: (data: T) => Promise<void>,
   ) {}
 
   save(): Promise<void> {

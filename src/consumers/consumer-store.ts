@@ -3,9 +3,14 @@ import { join } from "node:path";
 import { ConsumersCorruptError, ConsumersWriteFailedError } from "../errors.ts";
 import { writeFileAtomicAsync } from "../fs/atomic-write-async.ts";
 import { CoalescedWriter } from "./coalesced-writer.ts";
+import { type CursorAdvance, CursorJournal } from "./cursor-journal.ts";
 
-/** `DATA_DIR/consumers.json`: every registration with its cursors, replaced atomically on each change. */
+/** `DATA_DIR/consumers.json`: every registration with its cursors, replaced atomically when registrations change. */
 export const CONSUMERS_FILE = "consumers.json";
+/** `DATA_DIR/consumer-cursors.jsonl`: cursor advances since `consumers.json` was last written. */
+export const CURSOR_JOURNAL_FILE = "consumer-cursors.jsonl";
+/** The journal is folded into `consumers.json` once it grows past this. @default 1 MiB */
+export const CURSOR_JOURNAL_MAX_BYTES = 1024 * 1024;
 /** Removals remembered, so `GET /consumers/{id}` can say why a consumer is gone. @default 100 */
 export const MAX_REMEMBERED_REMOVALS = 100;
 
@@ -33,42 +38,55 @@ interface ConsumersFile {
   removed: ConsumerRemoval[];
 }
 
+/** What the next write does: rewrite the snapshot, or append cursor advances. */
+type Save = { kind: "snapshot"; data: string } | { kind: "cursors"; advances: CursorAdvance[] };
+
 /**
- * Registrations and cursors, in memory and in one JSON file. Memory is the
- * source of truth; each change asks for a save, and saves are coalesced (one
- * write in flight, the next carries everything since). The file is replaced
- * with tmp + fsync + rename, so a crash leaves the previous or the new
- * version, never a torn one. A cursor may lag memory by the write in flight,
- * which after a crash means that batch is delivered again: at-least-once.
+ * Registrations and cursors, in memory and on disk. Memory is the source of
+ * truth; each change asks for a save, and saves are coalesced (one write in
+ * flight, the next carries everything since). Registrations, removals and
+ * pauses rewrite `consumers.json` (tmp + fsync + rename, so a crash leaves the
+ * previous or the new version); cursor advances, which follow every delivered
+ * batch, append to a journal instead. A cursor may lag memory by the write in
+ * flight, which after a crash means that batch is delivered again:
+ * at-least-once.
  */
 export class ConsumerStore {
   private readonly consumers = new Map<string, StoredConsumer>();
   private readonly removals = new Map<string, ConsumerRemoval>();
-  private readonly writer: CoalescedWriter;
+  private readonly writer: CoalescedWriter<Save>;
+  private readonly journal: CursorJournal;
+  private readonly advanced = new Map<string, CursorAdvance>();
+  private snapshotNeeded = false;
 
-  private constructor(private readonly path: string) {
-    // Secrets live in this file: readable by the store's user only.
-    this.writer = new CoalescedWriter(() => this.serialize(), (data) => writeFileAtomicAsync(path, data, { mode: 0o600 }));
+  private constructor(private readonly path: string, journalPath: string) {
+    this.journal = new CursorJournal(journalPath);
+    this.writer = new CoalescedWriter<Save>(() => this.nextSave(), (save) => this.write(save));
   }
 
   /** Loads `DATA_DIR/consumers.json` (absent = no consumers). Throws ConsumersCorruptError rather than forget consumers. */
   static open(dataDir: string): ConsumerStore {
     mkdirSync(dataDir, { recursive: true });
-    const store = new ConsumerStore(join(dataDir, CONSUMERS_FILE));
+    const store = new ConsumerStore(join(dataDir, CONSUMERS_FILE), join(dataDir, CURSOR_JOURNAL_FILE));
     // A crash mid-write leaves the tmp file behind; the real file is intact.
     for (const name of readdirSync(dataDir)) {
       if (name.startsWith(`${CONSUMERS_FILE}.`) && name.endsWith(".tmp")) unlinkSync(join(dataDir, name));
     }
-    let text: string;
+    let text: string | null = null;
     try {
       text = readFileSync(store.path, "utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return store;
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
-    const file = decode(text, store.path);
-    for (const consumer of file.consumers) store.consumers.set(consumer.id, consumer);
-    for (const removal of file.removed) store.removals.set(removal.id, removal);
+    if (text !== null) {
+      const file = decode(text, store.path);
+      for (const consumer of file.consumers) store.consumers.set(consumer.id, consumer);
+      for (const removal of file.removed) store.removals.set(removal.id, removal);
+    }
+    for (const { id, topic, cursor } of store.journal.read()) {
+      const consumer = store.consumers.get(id);
+      if (consumer !== undefined && topic in consumer.cursors && consumer.cursors[topic]! < cursor) consumer.cursors[topic] = cursor;
+    }
     return store;
   }
 
@@ -87,6 +105,7 @@ export class ConsumerStore {
   /** Adds and persists a registration; on a failed write nothing is kept. */
   async add(consumer: StoredConsumer): Promise<void> {
     this.consumers.set(consumer.id, consumer);
+    this.snapshotNeeded = true;
     try {
       await this.writer.save();
     } catch (error) {
@@ -104,6 +123,7 @@ export class ConsumerStore {
     if (consumer === undefined) return;
     this.consumers.delete(id);
     if (removal) this.remember({ id, callback: consumer.callback, ...removal });
+    this.snapshotNeeded = true;
     await this.save();
   }
 
@@ -112,6 +132,7 @@ export class ConsumerStore {
     const consumer = this.consumers.get(id);
     if (consumer === undefined || (consumer.cursors[topic] ?? 0) >= sequence) return;
     consumer.cursors[topic] = sequence;
+    this.advanced.set(`${id}\u0000${topic}`, { id, topic, cursor: sequence });
     await this.save();
   }
 
@@ -119,12 +140,37 @@ export class ConsumerStore {
     const consumer = this.consumers.get(id);
     if (consumer === undefined || consumer.paused === paused) return;
     consumer.paused = paused;
+    this.snapshotNeeded = true;
     await this.save();
   }
 
   /** Waits for the write in flight and writes what is still unsaved. */
-  close(): Promise<void> {
-    return this.writer.flush();
+  async close(): Promise<void> {
+    await this.writer.flush();
+    await this.journal.close();
+  }
+
+  private nextSave(): Save {
+    const advances = [...this.advanced.values()];
+    this.advanced.clear();
+    if (this.snapshotNeeded || this.journal.size > CURSOR_JOURNAL_MAX_BYTES) {
+      this.snapshotNeeded = false;
+      return { kind: "snapshot", data: this.serialize() };
+    }
+    return { kind: "cursors", advances };
+  }
+
+  private async write(save: Save): Promise<void> {
+    try {
+      if (save.kind === "cursors") return await this.journal.append(save.advances);
+      // Secrets live in this file: readable by the store's user only.
+      await writeFileAtomicAsync(this.path, save.data, { mode: 0o600 });
+      await this.journal.clear();
+    } catch (error) {
+      // What this write carried is still in memory; the next write is a full snapshot of it.
+      this.snapshotNeeded = true;
+      throw error;
+    }
   }
 
   private async save(): Promise<void> {
