@@ -29,6 +29,9 @@ function classify(code: string | number, error: unknown): EventStoreError {
   }
   if (error instanceof ValidationError) return validationError(error);
   if (code === "NOT_FOUND") return new RouteNotFoundError();
+  // Request values are walked recursively (JSON parsing, schema checks); only
+  // input nested deep enough to exhaust the stack gets this far as a RangeError.
+  if (error instanceof RangeError) return new InvalidRequestError("Request is nested too deeply", "NESTING_TOO_DEEP", { cause: error });
   return new InternalError({ cause: error });
 }
 

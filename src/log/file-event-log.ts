@@ -70,11 +70,11 @@ interface PendingAppend {
 /** What one topic gets from one group commit. */
 interface TopicWrite {
   state: TopicState;
-  lines: string[];
+  /** The group's lines for this topic, as one string (appending to a string is cheaper than joining many). */
+  text: string;
   head: number;
 }
 
-const encoder = new TextEncoder();
 
 /**
  * The durable log: JSON-lines segments per topic and date, appended by
@@ -284,6 +284,13 @@ export class FileEventLog implements EventLog {
     const nowMs = Math.max(this.clock(), this.lastTimestampMs);
     const timestamp = new Date(nowMs).toISOString();
     const date = timestamp.slice(0, 10);
+    const afterId = `","timestamp":"${timestamp}","type":`;
+    const typeJsons = new Map<string, string>();
+    const typeJson = (type: string): string => {
+      let json = typeJsons.get(type);
+      if (json === undefined) typeJsons.set(type, (json = JSON.stringify(type)));
+      return json;
+    };
     const writes = new Map<string, TopicWrite>();
     const accepted: { pending: PendingAppend; ids: string[] }[] = [];
     const keyRecords: KeyRecord[] = [];
@@ -291,7 +298,7 @@ export class FileEventLog implements EventLog {
       let write = writes.get(topic);
       if (write === undefined) {
         const state = this.topicState(topic);
-        write = { state, lines: [], head: state.head };
+        write = { state, text: "", head: state.head };
         writes.set(topic, write);
       }
       return write;
@@ -309,7 +316,7 @@ export class FileEventLog implements EventLog {
         write.head++;
         const id = formatEventId(event.topic, write.head);
         ids.push(id);
-        write.lines.push(`{"id":"${id}","timestamp":"${timestamp}","type":${JSON.stringify(event.type)},"payload":${event.payloadJson}}\n`);
+        write.text += `{"id":"${id}${afterId}${typeJson(event.type)},"payload":${event.payloadJson}}\n`;
       }
       accepted.push({ pending, ids });
       if (pending.idempotency) {
@@ -318,7 +325,7 @@ export class FileEventLog implements EventLog {
         keyRecords.push(record);
         const keys = writeFor(KEYS_STREAM);
         keys.head++;
-        keys.lines.push(`${JSON.stringify(record)}\n`);
+        keys.text += `${JSON.stringify(record)}\n`;
       }
     }
     if (accepted.length === 0) return;
@@ -333,11 +340,12 @@ export class FileEventLog implements EventLog {
         const sizeBefore = tail.size;
         const entry = { write, tail, sizeBefore, sizeAfter: sizeBefore, offsets: [] as number[] };
         written.push(entry);
-        const events = encoder.encode(write.lines.join(""));
-        const marker = encoder.encode(formatCommitMarker({ group: groupNumber, heads, crc: Bun.hash.crc32(events) }));
-        const buffer = new Uint8Array(events.length + marker.length);
-        buffer.set(events);
-        buffer.set(marker, events.length);
+        // Buffer.from encodes UTF-8 several times faster than TextEncoder here.
+        const events = Buffer.from(write.text);
+        const marker = formatCommitMarker({ group: groupNumber, heads, crc: Bun.hash.crc32(events) });
+        const buffer = Buffer.allocUnsafe(events.length + Buffer.byteLength(marker));
+        events.copy(buffer);
+        buffer.write(marker, events.length);
         this.appendFully(tail.file, buffer);
         entry.offsets = lineOffsets(events, sizeBefore);
         entry.sizeAfter = sizeBefore + buffer.length;
