@@ -218,7 +218,8 @@ export class FileEventLog implements EventLog {
       const from = sequence - ref.firstSequence;
       const to = Math.min(last - ref.firstSequence, index.count - 1);
       if (from > to) throw new LogCorruptError(`Topic '${topic}' is missing events from sequence ${sequence}`);
-      lines.push(...this.readLines(state, ref, index, from, to));
+      // A loop, not push(...spread): a page may hold more lines than a call has argument slots.
+      for (const line of this.readLines(state, ref, index, from, to)) lines.push(line);
       sequence = ref.firstSequence + to + 1;
     }
     return { lines, lastSequence: last < first ? range.after : last };
