@@ -1,4 +1,4 @@
-import type { ConsumerFailurePolicy } from "../config.ts";
+import type { Config } from "../config.ts";
 import { ConsumerNotFoundError, ConsumersCorruptError } from "../errors.ts";
 import { formatEventId } from "../log/event-id.ts";
 import type { EventLog } from "../log/event-log.ts";
@@ -11,20 +11,24 @@ import { type ConsumerRuntime, createSubscription, type Subscription } from "./s
 import { type DispatcherHooks, TopicDispatcher } from "./topic-dispatcher.ts";
 import { secretKey } from "./webhook-signer.ts";
 
-/** Setting names match `Config`, so the server passes its config straight in. */
-export interface ConsumerServiceOptions {
+/** The delivery settings, named as in `Config` so the server passes its config straight in. */
+type DeliverySettings = Pick<
+  Config,
+  | "deliveryBatchSize"
+  | "deliveryMaxBytes"
+  | "deliveryTimeoutMs"
+  | "consumerRetryBaseMs"
+  | "consumerRetryMaxMs"
+  | "consumerMaxAttempts"
+  | "onConsumerFailure"
+>;
+
+export interface ConsumerServiceOptions extends DeliverySettings {
   log: EventLog;
   /** Whether a topic exists (the topic registry decides). */
   topicExists: (topic: string) => boolean;
-  /** Registrations and cursors live in `DATA_DIR/consumers.json`. */
+  /** Registrations live in `DATA_DIR/consumers.json`, cursor advances in `DATA_DIR/consumer-cursors.jsonl`. */
   dataDir: string;
-  deliveryBatchSize: number;
-  deliveryMaxBytes: number;
-  deliveryTimeoutMs: number;
-  consumerRetryBaseMs: number;
-  consumerRetryMaxMs: number;
-  consumerMaxAttempts: number;
-  onConsumerFailure: ConsumerFailurePolicy;
   /**
    * `false`: callbacks must resolve to public addresses only, checked at
    * registration and again before every delivery. @default true

@@ -12,6 +12,14 @@ export const ErrorModel = t.Object(
   { additionalProperties: true, examples: [{ error: "Topic 'orders' not found", code: "TOPIC_NOT_FOUND" }] },
 );
 
+const SCHEMA_EXAMPLE = {
+  eventType: "user.created",
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  type: "object",
+  properties: { id: { type: "string" }, name: { type: "string" } },
+  required: ["id", "name"],
+};
+
 export const SchemaModel = t.Object(
   {
     eventType: t.String({ description: "The event type this schema validates", examples: ["user.created"] }),
@@ -20,30 +28,14 @@ export const SchemaModel = t.Object(
   {
     additionalProperties: true,
     description: "A JSON Schema for the payload of one event type, plus its `eventType`",
-    examples: [
-      {
-        eventType: "user.created",
-        $schema: "https://json-schema.org/draft/2020-12/schema",
-        type: "object",
-        properties: { id: { type: "string" }, name: { type: "string" } },
-        required: ["id", "name"],
-      },
-    ],
+    examples: [SCHEMA_EXAMPLE],
   },
 );
 
 /** Schemas in requests are checked by the topic registry, which names the offending schema. */
 export const SchemaInputModel = t.Unknown({
   description: "A JSON Schema for the payload of one event type, plus its `eventType`",
-  examples: [
-    {
-      eventType: "user.created",
-      $schema: "https://json-schema.org/draft/2020-12/schema",
-      type: "object",
-      properties: { id: { type: "string" }, name: { type: "string" } },
-      required: ["id", "name"],
-    },
-  ],
+  examples: [SCHEMA_EXAMPLE],
 });
 
 export const EventModel = t.Object(
