@@ -117,6 +117,8 @@ export class FileEventLog implements EventLog {
 
   private async recover(): Promise<void> {
     this.storage.makeDirectory(this.topicsDir);
+    // A freshly made topics folder must itself survive a crash before anything is acknowledged in it.
+    this.storage.syncDirectory(this.options.dataDir);
     const streams = this.storage
       .list(this.topicsDir)
       .filter(this.options.isTopicName)
