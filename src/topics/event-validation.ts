@@ -50,12 +50,9 @@ function validateEvent(registry: TopicRegistry, item: PublishInput, i: number): 
     throw new InvalidRequestError(`${at}.payload is nested too deeply`, "PAYLOAD_TOO_DEEP", { cause: error });
   }
   if (failure !== null) throw new SchemaValidationError(`${at}: Schema validation failed for '${type}': ${failure}`);
-  return {
-    topic,
-    type,
-    payloadJson,
-    ...(expectedSequence === undefined ? {} : { expectedSequence: expectedSequence as number }),
-  };
+  const event: AppendEvent = { topic, type, payloadJson };
+  if (expectedSequence !== undefined) event.expectedSequence = expectedSequence as number;
+  return event;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
