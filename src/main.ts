@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
 import { ConfigError, helpText, loadConfig } from "./config.ts";
+import { DataDirLockedError } from "./fs/data-dir-lock.ts";
 import { DirectoryNotWritableError, ensureWritableDirectory } from "./fs/writable-directory.ts";
 import { startServer } from "./server.ts";
 import { VERSION } from "./version.ts";
@@ -45,7 +46,7 @@ main(process.argv.slice(2)).then(
 );
 
 function startupMessage(error: unknown): string {
-  if (error instanceof ConfigError || error instanceof DirectoryNotWritableError) return error.message;
+  if (error instanceof ConfigError || error instanceof DirectoryNotWritableError || error instanceof DataDirLockedError) return error.message;
   const code = (error as NodeJS.ErrnoException)?.code;
   if (code === "EADDRINUSE") return `port is already in use (${(error as Error).message})`;
   if (code === "EACCES" || code === "EROFS" || code === "EPERM") return `cannot write to a data or config directory: ${(error as Error).message}`;

@@ -1,9 +1,11 @@
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import { ConsumerService } from "./consumers/consumer-service.ts";
 import type { ResolveFn } from "./consumers/callback-policy.ts";
 import type { FetchFn } from "./consumers/delivery.ts";
+import { lockDataDir } from "./fs/data-dir-lock.ts";
 import { FileEventLog } from "./log/file-event-log.ts";
 import type { LogStorage } from "./log/storage.ts";
 import { isValidTopicName } from "./topics/topic-name.ts";
@@ -32,9 +34,28 @@ export interface StartServerOptions {
   resolve?: ResolveFn;
 }
 
-/** Opens the store under the configured directories and serves it over HTTP. */
+/**
+ * Opens the store under the configured directories and serves it over HTTP.
+ * The data directory is locked to this process until `stop()`.
+ */
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
   const report = options.report ?? ((message: string) => console.warn(message));
+  mkdirSync(config.dataDir, { recursive: true });
+  const lock = lockDataDir(config.dataDir);
+  try {
+    return await serve(config, options, report, () => lock.release());
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function serve(
+  config: Config,
+  options: StartServerOptions,
+  report: (message: string) => void,
+  releaseLock: () => void,
+): Promise<RunningServer> {
   const registry = new TopicRegistry({ configDir: config.configDir });
   registry.load();
   for (const failure of registry.loadFailures) {
@@ -104,6 +125,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
         await drained;
         await consumers.stop();
         await log.close();
+        releaseLock();
       })();
       return stopping;
     },

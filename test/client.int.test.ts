@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
 import { EventStoreClient, EventStoreError, verifyWebhook } from "../client/index.ts";
 import { TestSetup, startEventStore } from "../client/testing.ts";
 import { startServerProcess } from "./server-process.ts";
@@ -182,4 +183,16 @@ describe("testing kit", () => {
     await testSetup.cleanup();
     expect([existsSync(dataDir), existsSync(configDir)]).toEqual([false, false]);
   });
+});
+
+test("the testing kit refuses a second store on a DATA_DIR in use, and frees it on stop", async () => {
+  const first = await startEventStore({ keepData: true });
+  const second = startEventStore({ config: { dataDir: first.dataDir } });
+  expect(second).rejects.toThrow(`DATA_DIR '${first.dataDir}' is in use by process ${process.pid}`);
+  await second.catch(() => {});
+  await first.stop();
+  const third = await startEventStore({ config: { dataDir: first.dataDir } });
+  expect((await third.client.getHealth()).status).toBe("healthy");
+  await third.stop();
+  rmSync(dirname(first.dataDir), { recursive: true, force: true });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import packageJson from "../package.json" with { type: "json" };
 import { startServerProcess } from "./server-process.ts";
@@ -72,5 +72,23 @@ describe("the event-store command", () => {
     expect(events.length).toBe(acknowledged);
     expect(events.map((e: { id: string }) => e.id)).toEqual(Array.from({ length: acknowledged }, (_, i) => `t-${i + 1}`));
     expect(await server.terminate()).toBe(0);
+  });
+});
+
+describe("one server per DATA_DIR", () => {
+  test("a second server on a DATA_DIR in use stops with one line and exit 1; after kill -9 the stale lock is taken over", async () => {
+    using dir = tempDir();
+    const env = { DATA_DIR: join(dir.path, "data"), CONFIG_DIR: join(dir.path, "config") };
+    const first = await startServerProcess(env);
+    const second = run([], { ...env, PORT: "0", HOST: "127.0.0.1" });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toBe(
+      `event-store: DATA_DIR '${env.DATA_DIR}' is in use by process ${first.process.pid} (${join(env.DATA_DIR, "event-store.pid")})\n`,
+    );
+    await first.kill9();
+    const third = await startServerProcess(env);
+    expect((await fetch(`${third.url}/health`)).status).toBe(200);
+    expect(await third.terminate()).toBe(0);
+    expect(existsSync(join(env.DATA_DIR, "event-store.pid"))).toBe(false);
   });
 });
