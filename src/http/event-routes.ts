@@ -7,7 +7,7 @@ import { joinJsonLines } from "../log/json-array.ts";
 import { validateBatch } from "../topics/event-validation.ts";
 import { assertTopicName } from "../topics/topic-name.ts";
 import type { TopicRegistry } from "../topics/topic-registry.ts";
-import { BODY_ERRORS, EventsModel, INVALID_TOPIC_NAME_EXAMPLE, PublishItemModel, TOPIC_NOT_FOUND_EXAMPLE, documented, errorResponse } from "./models.ts";
+import { BODY_ERRORS, EventsModel, INVALID_TOPIC_NAME_EXAMPLE, TOPIC_NOT_FOUND_EXAMPLE, documented, errorResponse, publishBatchModel } from "./models.ts";
 
 /** Longest a read may wait for new events (`waitMs`). @default 60 000 */
 export const MAX_WAIT_MS = 60_000;
@@ -35,7 +35,7 @@ export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize, shutdo
         return { eventIds: ids };
       },
       {
-        body: t.Array(PublishItemModel, {
+        body: publishBatchModel({
           examples: [
             [
               { topic: "user-events", type: "user.created", payload: { id: "1", name: "Alice" } },

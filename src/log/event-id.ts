@@ -1,6 +1,11 @@
 /** Event ids are `<topic>-<sequence>`; sequences start at 1 and are dense per topic. */
 export function formatEventId(topic: string, sequence: number): string {
-  return `${topic}-${sequence}`;
+  return eventIdPrefix(topic) + sequence;
+}
+
+/** What every id of `topic` starts with; appending a sequence makes an id. */
+export function eventIdPrefix(topic: string): string {
+  return `${topic}-`;
 }
 
 const TRAILING_SEQUENCE = /-(0|[1-9]\d{0,15})$/;

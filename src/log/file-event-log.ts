@@ -1,7 +1,7 @@
 import { dirname, join } from "node:path";
 import { IdempotencyKeyReusedError, LogCorruptError, SequenceConflictError, ShuttingDownError, WriteFailedError } from "../errors.ts";
 import { formatCommitMarker } from "./commit-marker.ts";
-import { formatEventId } from "./event-id.ts";
+import { eventIdPrefix } from "./event-id.ts";
 import type { AppendEvent, EventLog, IdempotentAppend, ReadRange, ReadResult } from "./event-log.ts";
 import { DEFAULT_IDEMPOTENCY_TTL_MS, IdempotencyKeys, type KeyRecord } from "./idempotency-keys.ts";
 import { recoverLog } from "./recovery.ts";
@@ -72,6 +72,8 @@ interface TopicWrite {
   state: TopicState;
   /** The group's lines for this topic, as one string (appending to a string is cheaper than joining many). */
   text: string;
+  /** `<topic>-`, built once per group rather than once per event. */
+  idPrefix: string;
   head: number;
 }
 
@@ -301,7 +303,7 @@ export class FileEventLog implements EventLog {
       let write = writes.get(topic);
       if (write === undefined) {
         const state = this.topicState(topic);
-        write = { state, text: "", head: state.head };
+        write = { state, text: "", idPrefix: eventIdPrefix(topic), head: state.head };
         writes.set(topic, write);
       }
       return write;
@@ -317,7 +319,7 @@ export class FileEventLog implements EventLog {
       for (const event of pending.events) {
         const write = writeFor(event.topic);
         write.head++;
-        const id = formatEventId(event.topic, write.head);
+        const id = write.idPrefix + write.head;
         ids.push(id);
         write.text += `{"id":"${id}${afterId}${typeJson(event.type)},"payload":${event.payloadJson}}\n`;
       }
