@@ -116,6 +116,25 @@ describe("Idempotency-Key", () => {
     expect(await publish(store, batch(1), "k")).toEqual({ status: 201, body: { eventIds: ["t-2"] }, replayed: null });
   });
 
+  test("key segments of days wholly past the TTL are deleted at start-up; the rest still replays", async () => {
+    using dir = tempDir();
+    let now = Date.parse("2025-01-10T12:00:00.000Z");
+    let store = await storeWithTopic(dir.path, { clock: () => now });
+    await publish(store, batch(1), "a");
+    now = Date.parse("2025-01-12T12:00:00.000Z");
+    await publish(store, batch(2), "b");
+    now = Date.parse("2025-01-14T12:00:00.000Z");
+    await publish(store, batch(3), "c");
+    expect(readdirSync(join(store.dataDir, "idempotency")).sort()).toEqual(["2025-01-10", "2025-01-12", "2025-01-14"]);
+    now = Date.parse("2025-01-14T13:00:00.000Z");
+    store = await store.reopen();
+    expect(readdirSync(join(store.dataDir, "idempotency"))).toEqual(["2025-01-14"]);
+    expect(await publish(store, batch(3), "c")).toEqual({ status: 201, body: { eventIds: ["t-3"] }, replayed: "true" });
+    expect(await publish(store, batch(2), "b")).toEqual({ status: 201, body: { eventIds: ["t-4"] }, replayed: null });
+    expect((await (await store.request("GET", "/topics/t/events")).json()).events.map((e: { id: string }) => e.id)).toEqual(["t-1", "t-2", "t-3", "t-4"]);
+    await store[Symbol.asyncDispose]();
+  });
+
   test("a key is committed with its batch: a crash that loses the key's part loses the batch", async () => {
     using dir = tempDir();
     let store = await storeWithTopic(dir.path);

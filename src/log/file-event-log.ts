@@ -150,6 +150,7 @@ export class FileEventLog implements EventLog {
     if (state === undefined) return;
     const cutoff = this.keys.cutoff();
     const cutoffDate = new Date(cutoff).toISOString().slice(0, 10);
+    this.pruneKeySegments(state, cutoffDate);
     const first = state.segments.find((ref) => ref.date >= cutoffDate);
     if (first === undefined) return;
     for (let after = first.firstSequence - 1; after < state.head; ) {
@@ -160,6 +161,23 @@ export class FileEventLog implements EventLog {
       }
       after = lastSequence;
     }
+  }
+
+  /**
+   * Deletes key segments of days wholly before the TTL: nothing in them can
+   * still be replayed. The tail stays, as appends continue there.
+   */
+  private pruneKeySegments(state: TopicState, cutoffDate: string): void {
+    const expired = state.segments.filter((ref) => ref.date < cutoffDate && ref !== state.tail?.ref);
+    if (expired.length === 0) return;
+    const dirs = new Set<string>();
+    for (const ref of expired) {
+      this.storage.removeFile(ref.path);
+      dirs.add(dirname(ref.path));
+    }
+    state.segments = state.segments.filter((ref) => !expired.includes(ref));
+    for (const dir of dirs) if (this.storage.list(dir).length === 0) this.storage.removeEmptyDirectory(dir);
+    this.storage.syncDirectory(state.dir);
   }
 
   head(topic: string): number {
