@@ -5,14 +5,6 @@ import { TypeSystem } from "elysia/type-system";
  * Request and response shapes. They drive request validation, the OpenAPI
  * document at /swagger/json and the types of the Eden client.
  */
-export const ErrorModel = t.Object(
-  {
-    error: t.String({ description: "What went wrong, for people" }),
-    code: t.String({ description: "Stable machine-readable code, e.g. TOPIC_NOT_FOUND" }),
-  },
-  { additionalProperties: true, examples: [{ error: "Topic 'orders' not found", code: "TOPIC_NOT_FOUND" }] },
-);
-
 const SCHEMA_EXAMPLE = {
   eventType: "user.created",
   $schema: "https://json-schema.org/draft/2020-12/schema",
