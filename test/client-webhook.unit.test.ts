@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { describe, expect, test } from "bun:test";
 import { WebhookVerificationError, signWebhook, verifyWebhook } from "../client/index.ts";
+import { rejection } from "./utils.ts";
 
 const key = randomBytes(32);
 const secret = `whsec_${key.toString("base64")}`;
@@ -20,15 +21,6 @@ function nodeSignature(content: string, hmacKey: Buffer = key): string {
 
 function headersFor(signature: string, ts: number = timestamp): Record<string, string> {
   return { "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": signature };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the promise to reject");
 }
 
 async function expectRejected(promise: Promise<unknown>, code: string): Promise<void> {

@@ -9,6 +9,7 @@ import {
   backoffDelay,
 } from "../client/index.ts";
 import type { ConsumerDetails, Event, EventStoreConfig, Schema } from "../client/index.ts";
+import { rejection } from "./utils.ts";
 
 // --- fake servers -----------------------------------------------------------
 
@@ -59,15 +60,6 @@ function closedPortUrl(): string {
 
 function json(status: number, body: unknown): Response {
   return Response.json(body, { status });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the promise to reject");
 }
 
 /** A client with fast retries; the fake servers answer at once. */

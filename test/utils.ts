@@ -93,3 +93,13 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
     await Bun.sleep(5);
   }
 }
+
+/** The error a promise rejects with; fails when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected the promise to reject");
+}

@@ -5,7 +5,8 @@ import { TypeSystem } from "elysia/type-system";
  * Request and response shapes. They drive request validation, the OpenAPI
  * document at /swagger/json and the types of the Eden client.
  */
-const SCHEMA_EXAMPLE = {
+/** The `user.created` schema the API documentation uses throughout. */
+export const SCHEMA_EXAMPLE = {
   eventType: "user.created",
   $schema: "https://json-schema.org/draft/2020-12/schema",
   type: "object",

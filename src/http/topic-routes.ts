@@ -7,6 +7,7 @@ import {
   BODY_ERRORS,
   INVALID_TOPIC_NAME_EXAMPLE,
   MessageModel,
+  SCHEMA_EXAMPLE,
   SchemaInputModel,
   SchemaModel,
   TOPIC_NOT_FOUND_EXAMPLE,
@@ -23,13 +24,7 @@ const TopicParams = t.Object({
   topic: t.String({ description: "The topic's name", examples: ["user-events"] }),
 });
 
-const USER_CREATED = {
-  eventType: "user.created",
-  $schema: "https://json-schema.org/draft/2020-12/schema",
-  type: "object",
-  properties: { id: { type: "string" }, name: { type: "string" } },
-  required: ["id", "name"],
-};
+const USER_CREATED = SCHEMA_EXAMPLE;
 const USER_DELETED = { eventType: "user.deleted", type: "object", properties: { id: { type: "string" } }, required: ["id"] };
 
 const TOPIC_EXAMPLE = {
