@@ -1,8 +1,8 @@
 import { dirname, join } from "node:path";
 import { IdempotencyKeyReusedError, LogCorruptError, SequenceConflictError, ShuttingDownError, WriteFailedError } from "../errors.ts";
 import { formatCommitMarker } from "./commit-marker.ts";
-import { eventIdPrefix } from "./event-id.ts";
 import type { AppendEvent, EventLog, IdempotentAppend, ReadRange, ReadResult } from "./event-log.ts";
+import { GroupBuilder } from "./group-builder.ts";
 import { DEFAULT_IDEMPOTENCY_TTL_MS, IdempotencyKeys, type KeyRecord } from "./idempotency-keys.ts";
 import { recoverLog } from "./recovery.ts";
 import { type SegmentRef, findSegment, readWholeFile, segmentPath } from "./segment-files.ts";
@@ -16,6 +16,8 @@ export const DEFAULT_SEGMENT_MAX_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_CACHED_SEGMENT_INDEXES = 32;
 /** A group commit stops taking batches once it holds this many payload bytes. */
 const GROUP_MAX_BYTES = 8 * 1024 * 1024;
+/** The write buffer is kept between groups up to this size. */
+const MAX_RETAINED_WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
 /**
  * The stream of idempotency keys. `$` cannot start a topic name, so it never
  * collides with a topic; it lives in `<dataDir>/idempotency/<date>/…`.
@@ -55,8 +57,6 @@ interface TopicState {
   /** Last acknowledged sequence; readers never see past it. */
   head: number;
   waiters: Set<() => void>;
-  /** The file may hold bytes beyond `tail.size` that a failed append left; cut before the next append. */
-  damaged: boolean;
 }
 
 interface PendingAppend {
@@ -67,14 +67,15 @@ interface PendingAppend {
   reject: (error: Error) => void;
 }
 
-/** What one topic gets from one group commit. */
-interface TopicWrite {
+/** What one group commit wrote to one stream. */
+interface WrittenStream {
   state: TopicState;
-  /** The group's lines for this topic, as one string (appending to a string is cheaper than joining many). */
-  text: string;
-  /** `<topic>-`, built once per group rather than once per event. */
-  idPrefix: string;
+  tail: Tail;
+  /** The stream's head once the group is durable. */
   head: number;
+  /** Start offsets of the group's event lines in the segment, plus the end of the last. */
+  offsets: number[];
+  sizeAfter: number;
 }
 
 
@@ -87,6 +88,8 @@ interface TopicWrite {
  */
 export class FileEventLog implements EventLog {
   private readonly topics = new Map<string, TopicState>();
+  /** Streams whose file may hold bytes beyond `tail.size` that a failed append left; cut before the next append. */
+  private readonly damaged = new Set<TopicState>();
   private readonly storage: LogStorage;
   private readonly topicsDir: string;
   private readonly keysDir: string;
@@ -100,6 +103,7 @@ export class FileEventLog implements EventLog {
   private nextGroup = 1;
   private lastTimestampMs = 0;
   private closed = false;
+  private writeBuffer = Buffer.allocUnsafe(64 * 1024);
 
   private constructor(private readonly options: FileEventLogOptions) {
     this.storage = options.storage ?? new NodeLogStorage();
@@ -298,109 +302,63 @@ export class FileEventLog implements EventLog {
    * the last acknowledged head.
    */
   private async commitGroup(group: PendingAppend[]): Promise<void> {
-    try {
-      await this.repairDamaged();
-    } catch (error) {
-      for (const pending of group) pending.reject(new WriteFailedError({ cause: error }));
-      return;
+    if (this.damaged.size > 0) {
+      try {
+        await this.repairDamaged();
+      } catch (error) {
+        for (const pending of group) pending.reject(new WriteFailedError({ cause: error }));
+        return;
+      }
     }
-    const nowMs = Math.max(this.clock(), this.lastTimestampMs);
-    const timestamp = new Date(nowMs).toISOString();
-    const date = timestamp.slice(0, 10);
-    const afterId = `","timestamp":"${timestamp}","type":`;
-    const typeJsons = new Map<string, string>();
-    const typeJson = (type: string): string => {
-      let json = typeJsons.get(type);
-      if (json === undefined) typeJsons.set(type, (json = JSON.stringify(type)));
-      return json;
-    };
-    const writes = new Map<string, TopicWrite>();
+    const builder = new GroupBuilder(Math.max(this.clock(), this.lastTimestampMs), (stream) => this.head(stream), KEYS_STREAM);
     const accepted: { pending: PendingAppend; ids: string[] }[] = [];
-    const keyRecords: KeyRecord[] = [];
-    const writeFor = (topic: string): TopicWrite => {
-      let write = writes.get(topic);
-      if (write === undefined) {
-        const state = this.topicState(topic);
-        write = { state, text: "", idPrefix: eventIdPrefix(topic), head: state.head };
-        writes.set(topic, write);
-      }
-      return write;
-    };
-
     for (const pending of group) {
-      const conflict = this.checkExpectedSequences(pending.events, writes);
-      if (conflict) {
-        pending.reject(conflict);
-        continue;
-      }
-      const ids: string[] = [];
-      for (const event of pending.events) {
-        const write = writeFor(event.topic);
-        write.head++;
-        const id = write.idPrefix + write.head;
-        ids.push(id);
-        write.text += `{"id":"${id}${afterId}${typeJson(event.type)},"payload":${event.payloadJson}}\n`;
-      }
-      accepted.push({ pending, ids });
-      if (pending.idempotency) {
-        // Written in this group, so the key is durable exactly when its batch is.
-        const record: KeyRecord = { ...pending.idempotency, ids, at: nowMs };
-        keyRecords.push(record);
-        const keys = writeFor(KEYS_STREAM);
-        keys.head++;
-        keys.text += `${JSON.stringify(record)}\n`;
-      }
+      const ids = builder.add(pending.events, pending.idempotency);
+      if (ids instanceof SequenceConflictError) pending.reject(ids);
+      else accepted.push({ pending, ids });
     }
     if (accepted.length === 0) return;
 
-    const groupNumber = this.nextGroup++;
-    const heads: Record<string, number> = {};
-    for (const [topic, write] of writes) heads[topic] = write.head;
-    const written: { write: TopicWrite; tail: Tail; sizeBefore: number; sizeAfter: number; offsets: number[] }[] = [];
+    const written: WrittenStream[] = [];
     try {
-      for (const write of writes.values()) {
-        const tail = this.tailFor(write.state, date);
-        const sizeBefore = tail.size;
-        const entry = { write, tail, sizeBefore, sizeAfter: sizeBefore, offsets: [] as number[] };
-        written.push(entry);
-        // Buffer.from encodes UTF-8 several times faster than TextEncoder here.
-        const events = Buffer.from(write.text);
-        const marker = formatCommitMarker({ group: groupNumber, heads, crc: Bun.hash.crc32(events) });
-        const buffer = Buffer.allocUnsafe(events.length + Buffer.byteLength(marker));
-        events.copy(buffer);
-        buffer.write(marker, events.length);
-        this.appendFully(tail.file, buffer);
-        entry.offsets = lineOffsets(events, sizeBefore);
-        entry.sizeAfter = sizeBefore + buffer.length;
-      }
+      this.writeGroup(builder, written);
       await Promise.all(written.map(({ tail }) => this.storage.sync(tail.file)));
     } catch (error) {
-      await this.rollBack(written.map(({ write, sizeBefore }) => ({ state: write.state, sizeBefore })));
+      await this.rollBack(written.map(({ state }) => state));
       for (const { pending } of accepted) pending.reject(new WriteFailedError({ cause: error }));
       return;
     }
 
-    this.lastTimestampMs = nowMs;
-    for (const record of keyRecords) this.keys.remember(record);
-    for (const { write, tail, offsets, sizeAfter } of written) {
+    this.lastTimestampMs = builder.nowMs;
+    for (const record of builder.keyRecords) this.keys.remember(record);
+    for (const { state, tail, head, offsets, sizeAfter } of written) {
       for (let i = 0; i + 1 < offsets.length; i++) tail.index.push(offsets[i]!, offsets[i + 1]! - 1);
       tail.size = sizeAfter;
-      write.state.head = write.head;
+      state.head = head;
     }
     for (const { pending, ids } of accepted) pending.resolve(ids);
-    for (const { write } of written) this.notify(write.state);
+    for (const { state } of written) this.notify(state);
   }
 
-  private checkExpectedSequences(events: readonly AppendEvent[], writes: Map<string, TopicWrite>): SequenceConflictError | null {
-    const heads = new Map<string, number>();
-    for (const event of events) {
-      const current = heads.get(event.topic) ?? writes.get(event.topic)?.head ?? this.head(event.topic);
-      if (event.expectedSequence !== undefined && event.expectedSequence !== current) {
-        return new SequenceConflictError(event.topic, event.expectedSequence, current);
-      }
-      heads.set(event.topic, current + 1);
+  /**
+   * Appends each stream's lines and commit marker to its tail segment,
+   * recording in `written` what was touched, so a failure part-way can be
+   * rolled back.
+   */
+  private writeGroup(builder: GroupBuilder, written: WrittenStream[]): void {
+    const group = this.nextGroup++;
+    const heads = builder.heads();
+    for (const write of builder.writes.values()) {
+      const state = this.topicState(write.stream);
+      const tail = this.tailFor(state, builder.date);
+      const { buffer, events } = this.encode(write.text, (events) => formatCommitMarker({ group, heads, crc: Bun.hash.crc32(events) }));
+      // Listed before the write: a write that fails part-way must be rolled back too.
+      const entry: WrittenStream = { state, tail, head: write.head, offsets: [], sizeAfter: tail.size };
+      written.push(entry);
+      this.appendFully(tail.file, buffer);
+      entry.offsets = lineOffsets(events, tail.size);
+      entry.sizeAfter = tail.size + buffer.length;
     }
-    return null;
   }
 
   /** The segment the next group writes to, starting a new one on a new date or when full. */
@@ -444,6 +402,26 @@ export class FileEventLog implements EventLog {
     return state.tail;
   }
 
+  /**
+   * `text` then its marker, UTF-8, in the log's reusable write buffer: a group
+   * can be megabytes, and a fresh buffer per group costs more in page faults
+   * than the encoding. The views are valid until the next call.
+   */
+  private encode(text: string, markerFor: (events: Uint8Array) => string): { buffer: Uint8Array; events: Uint8Array } {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; a marker is well under 1 KiB per topic.
+    const worstCase = text.length * 3 + 1024 * (1 + this.topics.size);
+    let target = this.writeBuffer;
+    if (target.length < worstCase) {
+      target = Buffer.allocUnsafe(worstCase);
+      // Beyond the cap a group gets a buffer of its own, so one huge batch does not pin memory for good.
+      if (worstCase <= MAX_RETAINED_WRITE_BUFFER_BYTES) this.writeBuffer = target;
+    }
+    const eventBytes = target.write(text, 0);
+    const events = target.subarray(0, eventBytes);
+    const total = eventBytes + target.write(markerFor(events), eventBytes);
+    return { buffer: target.subarray(0, total), events };
+  }
+
   private appendFully(file: FileHandle, buffer: Uint8Array): void {
     let offset = 0;
     while (offset < buffer.length) {
@@ -459,8 +437,8 @@ export class FileEventLog implements EventLog {
    * rather than reused. If this fails too the topic stays damaged and the cut
    * is retried before the next append.
    */
-  private async rollBack(touched: { state: TopicState; sizeBefore: number }[]): Promise<void> {
-    for (const { state } of touched) state.damaged = true;
+  private async rollBack(touched: TopicState[]): Promise<void> {
+    for (const state of touched) this.damaged.add(state);
     try {
       await this.repairDamaged();
     } catch (error) {
@@ -469,9 +447,12 @@ export class FileEventLog implements EventLog {
   }
 
   private async repairDamaged(): Promise<void> {
-    for (const state of this.topics.values()) {
-      if (!state.damaged || state.tail === null) continue;
+    for (const state of this.damaged) {
       const tail = state.tail;
+      if (tail === null) {
+        this.damaged.delete(state);
+        continue;
+      }
       // Open the new handle before closing the old one: if the open fails (EMFILE, EIO) the tail
       // keeps a valid descriptor. Closing first would leave a closed descriptor number behind,
       // which reads and the next close would use, after the kernel may have handed it to another file.
@@ -484,7 +465,7 @@ export class FileEventLog implements EventLog {
       tail.file = reopened;
       this.storage.truncate(tail.file, tail.size);
       await this.storage.sync(tail.file);
-      state.damaged = false;
+      this.damaged.delete(state);
     }
   }
 
@@ -498,7 +479,7 @@ export class FileEventLog implements EventLog {
   }
 
   private newTopicState(name: string, dir: string): TopicState {
-    return { name, dir, segments: [], tail: null, head: 0, waiters: new Set(), damaged: false };
+    return { name, dir, segments: [], tail: null, head: 0, waiters: new Set() };
   }
 
   private notify(state: TopicState): void {

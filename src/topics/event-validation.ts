@@ -25,20 +25,19 @@ export function validateBatch(registry: TopicRegistry, body: unknown, maxBatchEv
 }
 
 function validateEvent(registry: TopicRegistry, item: PublishInput, i: number): AppendEvent {
-  const at = `events[${i}]`;
-  if (!isPlainObject(item)) throw new InvalidRequestError(`${at} must be an object with topic, type and payload`);
+  if (!isPlainObject(item)) throw new InvalidRequestError(`${at(i)} must be an object with topic, type and payload`);
   const { topic, type, payload, expectedSequence } = item;
-  if (typeof topic !== "string" || topic === "") throw new InvalidRequestError(`${at}.topic must be a non-empty string`);
-  if (typeof type !== "string" || type === "") throw new InvalidRequestError(`${at}.type must be a non-empty string`);
-  if (!isPlainObject(payload)) throw new InvalidRequestError(`${at}.payload must be a JSON object`);
+  if (typeof topic !== "string" || topic === "") throw new InvalidRequestError(`${at(i)}.topic must be a non-empty string`);
+  if (typeof type !== "string" || type === "") throw new InvalidRequestError(`${at(i)}.type must be a non-empty string`);
+  if (!isPlainObject(payload)) throw new InvalidRequestError(`${at(i)}.payload must be a JSON object`);
   if (expectedSequence !== undefined && !(Number.isSafeInteger(expectedSequence) && (expectedSequence as number) >= 0)) {
-    throw new InvalidRequestError(`${at}.expectedSequence must be an integer >= 0`);
+    throw new InvalidRequestError(`${at(i)}.expectedSequence must be an integer >= 0`);
   }
   const registered = registry.get(topic);
-  if (registered === undefined) throw new UnknownTopicError(`${at}: Topic '${topic}' does not exist`);
+  if (registered === undefined) throw new UnknownTopicError(`${at(i)}: Topic '${topic}' does not exist`);
   const validate = registered.validators.get(type);
   if (validate === undefined) {
-    throw new UnknownEventTypeError(`${at}: Topic '${topic}' has no schema for event type '${type}'`);
+    throw new UnknownEventTypeError(`${at(i)}: Topic '${topic}' has no schema for event type '${type}'`);
   }
   let failure: string | null;
   let payloadJson: string;
@@ -47,12 +46,17 @@ function validateEvent(registry: TopicRegistry, item: PublishInput, i: number): 
     payloadJson = JSON.stringify(payload);
   } catch (error) {
     // Only nesting deep enough to exhaust the stack makes these throw.
-    throw new InvalidRequestError(`${at}.payload is nested too deeply`, "PAYLOAD_TOO_DEEP", { cause: error });
+    throw new InvalidRequestError(`${at(i)}.payload is nested too deeply`, "PAYLOAD_TOO_DEEP", { cause: error });
   }
-  if (failure !== null) throw new SchemaValidationError(`${at}: Schema validation failed for '${type}': ${failure}`);
+  if (failure !== null) throw new SchemaValidationError(`${at(i)}: Schema validation failed for '${type}': ${failure}`);
   const event: AppendEvent = { topic, type, payloadJson };
   if (expectedSequence !== undefined) event.expectedSequence = expectedSequence as number;
   return event;
+}
+
+/** An event's place in the batch, for messages; built only on failure, as valid events are the hot path. */
+function at(i: number): string {
+  return `events[${i}]`;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

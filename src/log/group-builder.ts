@@ -1,0 +1,124 @@
+import { SequenceConflictError } from "../errors.ts";
+import { EventIdFormatter } from "./event-id.ts";
+import type { AppendEvent } from "./event-log.ts";
+import type { KeyRecord } from "./idempotency-keys.ts";
+
+/** What one topic (or the keys stream) gets from one group commit. */
+export interface StreamWrite {
+  stream: string;
+  /** The group's lines for this stream, as one string (appending to a string is cheaper than joining many). */
+  text: string;
+  ids: EventIdFormatter;
+  /** The stream's last sequence once the group is stored. */
+  head: number;
+}
+
+/**
+ * Builds the lines of one group commit: assigns sequences in queue order,
+ * checks `expectedSequence`, and formats each event's stored line and each
+ * idempotency key's record. Nothing is written here; the log writes
+ * `writes` and, once they are durable, acknowledges the ids `add` returned.
+ * This is the per-event hot path of publishing, so it allocates little
+ * beyond the lines and ids themselves.
+ */
+export class GroupBuilder {
+  readonly writes = new Map<string, StreamWrite>();
+  readonly keyRecords: KeyRecord[] = [];
+  /** The events' shared `timestamp`, ISO 8601. */
+  readonly timestamp: string;
+  private readonly afterId: string;
+  private readonly typeJsons = new Map<string, string>();
+
+  /**
+   * @param nowMs the group's time, given to every event in it
+   * @param headOf a stream's last stored sequence
+   * @param keysStream the stream key records go to, in the same group as their batch
+   */
+  constructor(
+    readonly nowMs: number,
+    private readonly headOf: (stream: string) => number,
+    private readonly keysStream: string,
+  ) {
+    this.timestamp = new Date(nowMs).toISOString();
+    this.afterId = `","timestamp":"${this.timestamp}","type":`;
+  }
+
+  /** The UTC date (YYYY-MM-DD) of the group, which names the segment folders it writes to. */
+  get date(): string {
+    return this.timestamp.slice(0, 10);
+  }
+
+  /**
+   * Adds one batch: its ids, or the conflict that refuses it (then nothing
+   * of it is in the group and later batches take its sequences).
+   */
+  add(events: readonly AppendEvent[], idempotency?: { key: string; hash: string }): string[] | SequenceConflictError {
+    if (events.some(hasExpectation)) {
+      const conflict = this.checkExpectedSequences(events);
+      if (conflict) return conflict;
+    }
+    const ids: string[] = [];
+    // Batches are mostly of one topic and one type: look each up only when it changes.
+    let write: StreamWrite | undefined;
+    let type: string | undefined;
+    let typeJson = "";
+    for (const event of events) {
+      if (write === undefined || write.stream !== event.topic) write = this.writeFor(event.topic);
+      if (event.type !== type) {
+        type = event.type;
+        typeJson = this.typeJson(type);
+      }
+      const id = write.ids.format(++write.head);
+      ids.push(id);
+      write.text += `{"id":"${id}${this.afterId}${typeJson},"payload":${event.payloadJson}}\n`;
+    }
+    if (idempotency) {
+      // In the same group as its batch, so the key is durable exactly when the batch is.
+      const record: KeyRecord = { key: idempotency.key, hash: idempotency.hash, ids, at: this.nowMs };
+      this.keyRecords.push(record);
+      const keys = this.writeFor(this.keysStream);
+      keys.head++;
+      keys.text += `${JSON.stringify(record)}\n`;
+    }
+    return ids;
+  }
+
+  /** Every stream's head after the group, as its commit markers list them. */
+  heads(): Record<string, number> {
+    const heads: Record<string, number> = {};
+    for (const write of this.writes.values()) heads[write.stream] = write.head;
+    return heads;
+  }
+
+  private writeFor(stream: string): StreamWrite {
+    let write = this.writes.get(stream);
+    if (write === undefined) {
+      write = { stream, text: "", ids: new EventIdFormatter(stream), head: this.headOf(stream) };
+      this.writes.set(stream, write);
+    }
+    return write;
+  }
+
+  private typeJson(type: string): string {
+    let json = this.typeJsons.get(type);
+    if (json === undefined) this.typeJsons.set(type, (json = JSON.stringify(type)));
+    return json;
+  }
+
+  /** Each `expectedSequence` against its topic's head just before the event, earlier events of the group counted. */
+  private checkExpectedSequences(events: readonly AppendEvent[]): SequenceConflictError | null {
+    const heads = new Map<string, number>();
+    for (const event of events) {
+      const current = heads.get(event.topic) ?? this.writes.get(event.topic)?.head ?? this.headOf(event.topic);
+      if (event.expectedSequence !== undefined && event.expectedSequence !== current) {
+        return new SequenceConflictError(event.topic, event.expectedSequence, current);
+      }
+      heads.set(event.topic, current + 1);
+    }
+    return null;
+  }
+}
+
+function hasExpectation(event: AppendEvent): boolean {
+  return event.expectedSequence !== undefined;
+}
