@@ -28,6 +28,10 @@ describe("EventIdFormatter", () => {
   });
 });
 
+function linesOf(group: GroupBuilder, stream: string): string {
+  return group.chunksOf(group.writes.get(stream)!).join("");
+}
+
 describe("GroupBuilder", () => {
   const nowMs = Date.UTC(2026, 10, 30, 10, 0, 0, 123);
   const heads: Record<string, number> = { a: 98, b: 0 };
@@ -43,14 +47,25 @@ describe("GroupBuilder", () => {
     expect(group.add([{ topic: "a", type: "é\"", payloadJson: "{}" }])).toEqual(["a-101"]);
     expect(group.date).toBe("2026-11-30");
     expect(group.heads()).toEqual({ a: 101, b: 1 });
-    const a = group.writes.get("a")!;
-    expect(a.text).toBe(
+    const a = linesOf(group, "a");
+    expect(a).toBe(
       '{"id":"a-99","timestamp":"2026-11-30T10:00:00.123Z","type":"x","payload":{"n":1}}\n' +
         '{"id":"a-100","timestamp":"2026-11-30T10:00:00.123Z","type":"x","payload":{"n":3}}\n' +
         '{"id":"a-101","timestamp":"2026-11-30T10:00:00.123Z","type":"é\\"","payload":{}}\n',
     );
-    for (const line of a.text.trimEnd().split("\n")) expect(Object.keys(JSON.parse(line))).toEqual(["id", "timestamp", "type", "payload"]);
-    expect(group.writes.get("b")!.text).toBe('{"id":"b-1","timestamp":"2026-11-30T10:00:00.123Z","type":"y","payload":{"n":2}}\n');
+    for (const line of a.trimEnd().split("\n")) expect(Object.keys(JSON.parse(line))).toEqual(["id", "timestamp", "type", "payload"]);
+    expect(linesOf(group, "b")).toBe('{"id":"b-1","timestamp":"2026-11-30T10:00:00.123Z","type":"y","payload":{"n":2}}\n');
+  });
+
+  test("a large group is kept in pieces that add up to every line in order", () => {
+    const group = builder();
+    const payloadJson = JSON.stringify({ text: "x".repeat(300) });
+    const ids = group.add(Array.from({ length: 500 }, () => ({ topic: "b", type: "y", payloadJson })));
+    expect((ids as string[]).length).toBe(500);
+    const chunks = group.chunksOf(group.writes.get("b")!);
+    expect(chunks.length).toBeGreaterThan(4);
+    const lines = chunks.join("").trimEnd().split("\n").map((line) => JSON.parse(line) as { id: string });
+    expect(lines.map((line) => line.id)).toEqual(Array.from({ length: 500 }, (_, i) => `b-${i + 1}`));
   });
 
   test("a batch whose expectedSequence does not match is refused whole and its sequences go to the next batch", () => {
@@ -73,7 +88,7 @@ describe("GroupBuilder", () => {
     const group = builder();
     group.add([{ topic: "b", type: "y", payloadJson: "{}" }], { key: "k-1", hash: "h" });
     expect(group.keyRecords).toEqual([{ key: "k-1", hash: "h", ids: ["b-1"], at: nowMs }]);
-    expect(group.writes.get("$keys")!.text).toBe(`{"key":"k-1","hash":"h","ids":["b-1"],"at":${nowMs}}\n`);
+    expect(linesOf(group, "$keys")).toBe(`{"key":"k-1","hash":"h","ids":["b-1"],"at":${nowMs}}\n`);
     expect(group.heads()).toEqual({ b: 1, $keys: 1 });
   });
 });

@@ -351,7 +351,7 @@ export class FileEventLog implements EventLog {
     for (const write of builder.writes.values()) {
       const state = this.topicState(write.stream);
       const tail = this.tailFor(state, builder.date);
-      const { buffer, events } = this.encode(write.text, (events) => formatCommitMarker({ group, heads, crc: Bun.hash.crc32(events) }));
+      const { buffer, events } = this.encode(builder.chunksOf(write), (events) => formatCommitMarker({ group, heads, crc: Bun.hash.crc32(events) }));
       // Listed before the write: a write that fails part-way must be rolled back too.
       const entry: WrittenStream = { state, tail, head: write.head, offsets: [], sizeAfter: tail.size };
       written.push(entry);
@@ -403,20 +403,23 @@ export class FileEventLog implements EventLog {
   }
 
   /**
-   * `text` then its marker, UTF-8, in the log's reusable write buffer: a group
-   * can be megabytes, and a fresh buffer per group costs more in page faults
-   * than the encoding. The views are valid until the next call.
+   * `chunks` then their marker, UTF-8, in the log's reusable write buffer: a
+   * group can be megabytes, and a fresh buffer per group costs more in page
+   * faults than the encoding. The views are valid until the next call.
    */
-  private encode(text: string, markerFor: (events: Uint8Array) => string): { buffer: Uint8Array; events: Uint8Array } {
+  private encode(chunks: readonly string[], markerFor: (events: Uint8Array) => string): { buffer: Uint8Array; events: Uint8Array } {
+    let chars = 0;
+    for (const chunk of chunks) chars += chunk.length;
     // UTF-8 takes at most 3 bytes per UTF-16 unit; a marker is well under 1 KiB per topic.
-    const worstCase = text.length * 3 + 1024 * (1 + this.topics.size);
+    const worstCase = chars * 3 + 1024 * (1 + this.topics.size);
     let target = this.writeBuffer;
     if (target.length < worstCase) {
       target = Buffer.allocUnsafe(worstCase);
       // Beyond the cap a group gets a buffer of its own, so one huge batch does not pin memory for good.
       if (worstCase <= MAX_RETAINED_WRITE_BUFFER_BYTES) this.writeBuffer = target;
     }
-    const eventBytes = target.write(text, 0);
+    let eventBytes = 0;
+    for (const chunk of chunks) eventBytes += target.write(chunk, eventBytes);
     const events = target.subarray(0, eventBytes);
     const total = eventBytes + target.write(markerFor(events), eventBytes);
     return { buffer: target.subarray(0, total), events };

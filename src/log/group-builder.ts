@@ -6,7 +6,13 @@ import type { KeyRecord } from "./idempotency-keys.ts";
 /** What one topic (or the keys stream) gets from one group commit. */
 export interface StreamWrite {
   stream: string;
-  /** The group's lines for this stream, as one string (appending to a string is cheaper than joining many). */
+  /**
+   * The group's lines for this stream, in pieces of about CHUNK_CHARS: a
+   * group can hold megabytes, and one string that long would be allocated
+   * afresh (and page-faulted in) by every group when it is encoded.
+   */
+  chunks: string[];
+  /** Lines not yet in `chunks`; appending to a string is cheaper than joining many. */
   text: string;
   ids: EventIdFormatter;
   /** The stream's last sequence once the group is stored. */
@@ -71,6 +77,7 @@ export class GroupBuilder {
       const id = write.ids.format(++write.head);
       ids.push(id);
       write.text += `{"id":"${id}${this.afterId}${typeJson},"payload":${event.payloadJson}}\n`;
+      if (write.text.length >= CHUNK_CHARS) cutChunk(write);
     }
     if (idempotency) {
       // In the same group as its batch, so the key is durable exactly when the batch is.
@@ -83,6 +90,12 @@ export class GroupBuilder {
     return ids;
   }
 
+  /** Each stream's lines, in order, as the pieces to encode one after another. */
+  chunksOf(write: StreamWrite): string[] {
+    cutChunk(write);
+    return write.chunks;
+  }
+
   /** Every stream's head after the group, as its commit markers list them. */
   heads(): Record<string, number> {
     const heads: Record<string, number> = {};
@@ -93,7 +106,7 @@ export class GroupBuilder {
   private writeFor(stream: string): StreamWrite {
     let write = this.writes.get(stream);
     if (write === undefined) {
-      write = { stream, text: "", ids: new EventIdFormatter(stream), head: this.headOf(stream) };
+      write = { stream, chunks: [], text: "", ids: new EventIdFormatter(stream), head: this.headOf(stream) };
       this.writes.set(stream, write);
     }
     return write;
@@ -117,6 +130,15 @@ export class GroupBuilder {
     }
     return null;
   }
+}
+
+/** About 32 KiB of UTF-16: small enough for the allocator to reuse, large enough that writing it out is one call. */
+const CHUNK_CHARS = 16 * 1024;
+
+function cutChunk(write: StreamWrite): void {
+  if (write.text === "") return;
+  write.chunks.push(write.text);
+  write.text = "";
 }
 
 function hasExpectation(event: AppendEvent): boolean {
