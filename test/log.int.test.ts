@@ -141,6 +141,24 @@ describe("log recovery", () => {
 });
 
 describe("log reads", () => {
+  test("one group across 500 topics with 128-character names (its marker outgrows the initial write buffer) and multi-byte payloads is stored whole and survives a reopen", async () => {
+    using dir = tempDir();
+    const topics = Array.from({ length: 500 }, (_, i) => `${String(i).padStart(3, "0")}${"n".repeat(125)}`);
+    const payload = { text: "ü€😀".repeat(50) };
+    const batch = topics.map((topic) => ({ topic, type: "e", payloadJson: JSON.stringify(payload) }));
+    let log = await openLog(dir.path);
+    const [first, second] = await Promise.all([log.append(batch), log.append(events(topics[7]!, 2))]);
+    expect(first).toEqual(topics.map((topic) => `${topic}-1`));
+    expect(second).toEqual([`${topics[7]}-2`, `${topics[7]}-3`]);
+    await log.close();
+    log = await openLog(dir.path);
+    for (const topic of topics) expect(log.head(topic)).toBe(topic === topics[7] ? 3 : 1);
+    const stored = JSON.parse(decoder.decode(log.read(topics[499]!, { after: 0, limit: 10 }).lines[0]!));
+    expect(stored.payload).toEqual(payload);
+    expect(readIds(log, topics[7]!)).toEqual(range(1, 3, topics[7]));
+    await log.close();
+  });
+
   test("reads across segment boundaries, also with more segments than the index cache holds", async () => {
     using dir = tempDir();
     let log = await openLog(dir.path, { segmentMaxBytes: 4096 });

@@ -1,7 +1,11 @@
 /** What one run measures and for how long; `quick` must finish in under 3 minutes. */
 export interface BenchPlan {
   mode: "quick" | "full";
-  /** Seconds of load before each measured run, so JIT and caches are warm. */
+  /**
+   * Seconds of load on each server before a publish case is measured, so JIT
+   * and caches are warm. Our server's hot path reaches its final JIT tier
+   * after 3-5 s of load; the ceiling's, being a few lines, almost at once.
+   */
   warmupS: number;
   durationS: number;
   /** Measured runs per row; the table shows their median. */
@@ -45,7 +49,7 @@ export function planFor(full: boolean): BenchPlan {
   if (full) {
     return {
       mode: "full",
-      warmupS: 2,
+      warmupS: 5,
       durationS: 10,
       repeats: 3,
       maxAttempts: 3,
@@ -59,7 +63,7 @@ export function planFor(full: boolean): BenchPlan {
   }
   return {
     mode: "quick",
-    warmupS: 1,
+    warmupS: 3,
     durationS: 4,
     repeats: 1,
     // Two tries keep the worst case (every run noisy) under the 3-minute budget.

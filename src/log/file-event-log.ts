@@ -348,10 +348,12 @@ export class FileEventLog implements EventLog {
   private writeGroup(builder: GroupBuilder, written: WrittenStream[]): void {
     const group = this.nextGroup++;
     const heads = builder.heads();
+    // Stream names are ASCII, so this many characters is this many bytes; no CRC-32 has more digits.
+    const markerRoom = formatCommitMarker({ group, heads, crc: 0xffffffff }).length;
     for (const write of builder.writes.values()) {
       const state = this.topicState(write.stream);
       const tail = this.tailFor(state, builder.date);
-      const { buffer, events } = this.encode(builder.chunksOf(write), (events) => formatCommitMarker({ group, heads, crc: Bun.hash.crc32(events) }));
+      const { buffer, events } = this.encode(builder.chunksOf(write), markerRoom, (events) => formatCommitMarker({ group, heads, crc: Bun.hash.crc32(events) }));
       // Listed before the write: a write that fails part-way must be rolled back too.
       const entry: WrittenStream = { state, tail, head: write.head, offsets: [], sizeAfter: tail.size };
       written.push(entry);
@@ -403,15 +405,16 @@ export class FileEventLog implements EventLog {
   }
 
   /**
-   * `chunks` then their marker, UTF-8, in the log's reusable write buffer: a
-   * group can be megabytes, and a fresh buffer per group costs more in page
-   * faults than the encoding. The views are valid until the next call.
+   * `chunks` then their marker (at most `markerRoom` bytes), UTF-8, in the
+   * log's reusable write buffer: a group can be megabytes, and a fresh buffer
+   * per group costs more in page faults than the encoding. The views are
+   * valid until the next call.
    */
-  private encode(chunks: readonly string[], markerFor: (events: Uint8Array) => string): { buffer: Uint8Array; events: Uint8Array } {
+  private encode(chunks: readonly string[], markerRoom: number, markerFor: (events: Uint8Array) => string): { buffer: Uint8Array; events: Uint8Array } {
     let chars = 0;
     for (const chunk of chunks) chars += chunk.length;
-    // UTF-8 takes at most 3 bytes per UTF-16 unit; a marker is well under 1 KiB per topic.
-    const worstCase = chars * 3 + 1024 * (1 + this.topics.size);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const worstCase = chars * 3 + markerRoom;
     let target = this.writeBuffer;
     if (target.length < worstCase) {
       target = Buffer.allocUnsafe(worstCase);
@@ -421,8 +424,11 @@ export class FileEventLog implements EventLog {
     let eventBytes = 0;
     for (const chunk of chunks) eventBytes += target.write(chunk, eventBytes);
     const events = target.subarray(0, eventBytes);
-    const total = eventBytes + target.write(markerFor(events), eventBytes);
-    return { buffer: target.subarray(0, total), events };
+    const marker = markerFor(events);
+    const markerBytes = target.write(marker, eventBytes);
+    // A cut marker would make recovery drop the group: refuse it (rolled back, 503) rather than store it.
+    if (markerBytes !== marker.length) throw new Error("commit marker did not fit the write buffer");
+    return { buffer: target.subarray(0, eventBytes + markerBytes), events };
   }
 
   private appendFully(file: FileHandle, buffer: Uint8Array): void {
