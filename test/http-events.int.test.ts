@@ -28,6 +28,8 @@ describe("POST /events", () => {
       { topic: "audit-events", type: "user.verified", payload: { id: "123", verified: true } },
     ]);
     expect(res.status).toBe(201);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(res.headers.get("idempotent-replayed")).toBeNull();
     expect(await res.json()).toEqual({ eventIds: ["user-events-1", "audit-events-1"] });
     const again = await store.request("POST", "/events", [{ topic: "user-events", type: "user.created", payload: alice }]);
     expect(await again.json()).toEqual({ eventIds: ["user-events-2"] });
