@@ -23,9 +23,12 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 
 async function readText(request: Request, limit: number): Promise<string> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw new PayloadTooLargeError(limit);
+  if (declared !== null) {
+    if (Number(declared) > limit) throw new PayloadTooLargeError(limit);
+    // bytes() without touching `body`: no stream object and no extra ArrayBuffer view per request.
+    return decode(await request.bytes());
+  }
   if (request.body === null) return "";
-  if (declared !== null) return decode(new Uint8Array(await request.arrayBuffer()));
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = request.body.getReader();
