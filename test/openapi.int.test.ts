@@ -96,6 +96,16 @@ describe("the OpenAPI document at /swagger/json", () => {
       }
     }
   });
+
+  test("the publish body is documented as an array of {topic, type, payload, expectedSequence?}", async () => {
+    const publish = operations(await fetchDocument()).get("POST /events")!;
+    const schema = publish.requestBody!.content["application/json"]!.schema as Record<string, unknown>;
+    expect(schema.allOf).toBeUndefined();
+    expect(schema).toMatchObject({
+      type: "array",
+      items: { type: "object", required: ["topic", "type", "payload"], properties: { topic: { type: "string" }, type: { type: "string" }, expectedSequence: { type: "number" } } },
+    });
+  });
 });
 
 describe("the UI at /swagger", () => {

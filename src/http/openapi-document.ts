@@ -14,14 +14,16 @@ const MEDIA_TYPE = "application/json";
  * OpenAPI wants a map. Here: one media type, `application/json`; every
  * response has a description (its schema's, else the status text) and its
  * schema's examples as named media-type examples (an error's `code` names it);
- * parameter examples become maps. Returns a copy: the plugin caches its own.
+ * parameter examples become maps; a request schema wrapped in a one-element
+ * `allOf` (how models.ts declares the publish body) is unwrapped. Returns a
+ * copy: the plugin caches its own.
  */
 export function publishedDocument(generated: unknown): JsonObject {
   const document = JSON.parse(JSON.stringify(generated)) as JsonObject;
   for (const pathItem of Object.values(objectOrEmpty(document.paths))) {
     for (const operation of Object.values(objectOrEmpty(pathItem))) {
       if (!isObject(operation)) continue;
-      if (isObject(operation.requestBody)) operation.requestBody.content = jsonOnly(operation.requestBody.content);
+      if (isObject(operation.requestBody)) operation.requestBody.content = requestContent(operation.requestBody.content);
       if (Array.isArray(operation.parameters)) operation.parameters = operation.parameters.map(parameter);
       operation.responses = Object.fromEntries(
         Object.entries(objectOrEmpty(operation.responses)).map(([status, generated]) => [status, response(status, generated)]),
@@ -29,6 +31,19 @@ export function publishedDocument(generated: unknown): JsonObject {
     }
   }
   return document;
+}
+
+function requestContent(content: unknown): JsonObject | undefined {
+  const json = jsonOnly(content);
+  const media = json?.[MEDIA_TYPE];
+  if (isObject(media)) media.schema = withoutSingleAllOf(media.schema);
+  return json;
+}
+
+function withoutSingleAllOf(schema: unknown): unknown {
+  if (!isObject(schema) || !Array.isArray(schema.allOf) || schema.allOf.length !== 1) return schema;
+  const { allOf, ...own } = schema;
+  return { ...objectOrEmpty(allOf[0]), ...own };
 }
 
 function response(status: string, generated: unknown): JsonObject {
