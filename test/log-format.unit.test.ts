@@ -54,6 +54,9 @@ describe("GroupBuilder", () => {
         '{"id":"a-101","timestamp":"2026-11-30T10:00:00.123Z","type":"é\\"","payload":{}}\n',
     );
     for (const line of a.trimEnd().split("\n")) expect(Object.keys(JSON.parse(line))).toEqual(["id", "timestamp", "type", "payload"]);
+    const aWrite = group.writes.get("a")!;
+    expect(aWrite.lineChars).toEqual(a.split(/(?<=\n)/).map((line) => line.length));
+    expect(aWrite.chars).toBe(a.length);
     expect(linesOf(group, "b")).toBe('{"id":"b-1","timestamp":"2026-11-30T10:00:00.123Z","type":"y","payload":{"n":2}}\n');
   });
 

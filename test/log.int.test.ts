@@ -150,6 +150,9 @@ describe("log reads", () => {
     const [first, second] = await Promise.all([log.append(batch), log.append(events(topics[7]!, 2))]);
     expect(first).toEqual(topics.map((topic) => `${topic}-1`));
     expect(second).toEqual([`${topics[7]}-2`, `${topics[7]}-3`]);
+    const readBack = (topic: string) => log.read(topic, { after: 0, limit: 10 }).lines.map((line) => JSON.parse(decoder.decode(line)));
+    expect(readBack(topics[499]!)).toEqual([{ id: `${topics[499]}-1`, timestamp: expect.any(String), type: "e", payload }]);
+    expect(readBack(topics[7]!).map((event) => event.id)).toEqual(range(1, 3, topics[7]));
     await log.close();
     log = await openLog(dir.path);
     for (const topic of topics) expect(log.head(topic)).toBe(topic === topics[7] ? 3 : 1);

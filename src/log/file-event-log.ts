@@ -73,8 +73,10 @@ interface WrittenStream {
   tail: Tail;
   /** The stream's head once the group is durable. */
   head: number;
-  /** Start offsets of the group's event lines in the segment, plus the end of the last. */
-  offsets: number[];
+  /** Where the group's lines start in the segment. */
+  sizeBefore: number;
+  /** Each of the group's lines in bytes, newline included, in order. */
+  lineBytes: readonly number[];
   sizeAfter: number;
 }
 
@@ -331,8 +333,12 @@ export class FileEventLog implements EventLog {
 
     this.lastTimestampMs = builder.nowMs;
     for (const record of builder.keyRecords) this.keys.remember(record);
-    for (const { state, tail, head, offsets, sizeAfter } of written) {
-      for (let i = 0; i + 1 < offsets.length; i++) tail.index.push(offsets[i]!, offsets[i + 1]! - 1);
+    for (const { state, tail, head, sizeBefore, lineBytes, sizeAfter } of written) {
+      let start = sizeBefore;
+      for (const length of lineBytes) {
+        tail.index.push(start, start + length - 1);
+        start += length;
+      }
       tail.size = sizeAfter;
       state.head = head;
     }
@@ -355,10 +361,11 @@ export class FileEventLog implements EventLog {
       const tail = this.tailFor(state, builder.date);
       const { buffer, events } = this.encode(builder.chunksOf(write), markerRoom, (events) => formatCommitMarker({ group, heads, crc: Bun.hash.crc32(events) }));
       // Listed before the write: a write that fails part-way must be rolled back too.
-      const entry: WrittenStream = { state, tail, head: write.head, offsets: [], sizeAfter: tail.size };
+      const entry: WrittenStream = { state, tail, head: write.head, sizeBefore: tail.size, lineBytes: [], sizeAfter: tail.size };
       written.push(entry);
       this.appendFully(tail.file, buffer);
-      entry.offsets = lineOffsets(events, tail.size);
+      // As many bytes as UTF-16 units: every character was ASCII, so each line's length is known without a scan.
+      entry.lineBytes = events.length === write.chars ? write.lineChars : lineByteLengths(events);
       entry.sizeAfter = tail.size + buffer.length;
     }
   }
@@ -549,15 +556,14 @@ export class FileEventLog implements EventLog {
   }
 }
 
-/** Start offsets of each line in `bytes` (placed at `base`), plus the end offset. */
-function lineOffsets(bytes: Uint8Array, base: number): number[] {
-  const offsets = [base];
-  let position = 0;
-  for (;;) {
-    const newline = bytes.indexOf(0x0a, position);
+/** The length in bytes of each newline-terminated line of `bytes`, newline included. */
+function lineByteLengths(bytes: Uint8Array): number[] {
+  const lengths: number[] = [];
+  for (let start = 0; start < bytes.length; ) {
+    const newline = bytes.indexOf(0x0a, start);
     if (newline === -1) break;
-    position = newline + 1;
-    offsets.push(base + position);
+    lengths.push(newline + 1 - start);
+    start = newline + 1;
   }
-  return offsets;
+  return lengths;
 }

@@ -14,6 +14,10 @@ export interface StreamWrite {
   chunks: string[];
   /** Lines not yet in `chunks`; appending to a string is cheaper than joining many. */
   text: string;
+  /** Each line's length in UTF-16 units, newline included: its length in bytes when the group is ASCII. */
+  lineChars: number[];
+  /** The sum of `lineChars`. */
+  chars: number;
   ids: EventIdFormatter;
   /** The stream's last sequence once the group is stored. */
   head: number;
@@ -76,8 +80,7 @@ export class GroupBuilder {
       }
       const id = write.ids.format(++write.head);
       ids.push(id);
-      write.text += `{"id":"${id}${this.afterId}${typeJson},"payload":${event.payloadJson}}\n`;
-      if (write.text.length >= CHUNK_CHARS) cutChunk(write);
+      appendLine(write, `{"id":"${id}${this.afterId}${typeJson},"payload":${event.payloadJson}}\n`);
     }
     if (idempotency) {
       // In the same group as its batch, so the key is durable exactly when the batch is.
@@ -85,7 +88,7 @@ export class GroupBuilder {
       this.keyRecords.push(record);
       const keys = this.writeFor(this.keysStream);
       keys.head++;
-      keys.text += `${JSON.stringify(record)}\n`;
+      appendLine(keys, `${JSON.stringify(record)}\n`);
     }
     return ids;
   }
@@ -106,7 +109,7 @@ export class GroupBuilder {
   private writeFor(stream: string): StreamWrite {
     let write = this.writes.get(stream);
     if (write === undefined) {
-      write = { stream, chunks: [], text: "", ids: new EventIdFormatter(stream), head: this.headOf(stream) };
+      write = { stream, chunks: [], text: "", lineChars: [], chars: 0, ids: new EventIdFormatter(stream), head: this.headOf(stream) };
       this.writes.set(stream, write);
     }
     return write;
@@ -134,6 +137,13 @@ export class GroupBuilder {
 
 /** About 32 KiB of UTF-16: small enough for the allocator to reuse, large enough that writing it out is one call. */
 const CHUNK_CHARS = 16 * 1024;
+
+function appendLine(write: StreamWrite, line: string): void {
+  write.text += line;
+  write.lineChars.push(line.length);
+  write.chars += line.length;
+  if (write.text.length >= CHUNK_CHARS) cutChunk(write);
+}
 
 function cutChunk(write: StreamWrite): void {
   if (write.text === "") return;
