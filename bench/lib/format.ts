@@ -10,11 +10,6 @@ export function ms(value: number | undefined, digits = 2): string {
   return value >= 100 ? value.toFixed(0) : value.toFixed(digits);
 }
 
-export function ratio(ours: number | undefined, ceiling: number | undefined): string {
-  if (ours === undefined || ceiling === undefined || !Number.isFinite(ours) || !Number.isFinite(ceiling) || ceiling === 0) return "–";
-  return `${(ours / ceiling).toFixed(2)}×`;
-}
-
 export function percent(value: number | undefined): string {
   if (value === undefined || !Number.isFinite(value)) return "–";
   return `${value.toFixed(1)}%`;

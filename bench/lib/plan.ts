@@ -50,8 +50,8 @@ export function planFor(full: boolean): BenchPlan {
     return {
       mode: "full",
       warmupS: 5,
-      durationS: 10,
-      repeats: 3,
+      durationS: 6,
+      repeats: 5,
       maxAttempts: 3,
       publishCases: PUBLISH_CASES,
       readSizes: [10_000, 100_000, 1_000_000],
@@ -64,8 +64,8 @@ export function planFor(full: boolean): BenchPlan {
   return {
     mode: "quick",
     warmupS: 3,
-    durationS: 4,
-    repeats: 1,
+    durationS: 3,
+    repeats: 2,
     // Two tries keep the worst case (every run noisy) under the 3-minute budget.
     maxAttempts: 2,
     publishCases: PUBLISH_CASES,

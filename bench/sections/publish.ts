@@ -1,7 +1,7 @@
 import { topicHead } from "../lib/api.ts";
 import type { BenchContext } from "../lib/context.ts";
 import { TOPIC, bytesUnder, createStore } from "../lib/fixture.ts";
-import { int, ms, percent, ratio, renderTable } from "../lib/format.ts";
+import { int, ms, percent, renderTable } from "../lib/format.ts";
 import { type MeasuredLoad, runLoad, runMeasuredLoad } from "../lib/load.ts";
 import type { LoadSpec } from "../lib/load-types.ts";
 import type { PublishCase } from "../lib/plan.ts";
@@ -24,6 +24,8 @@ export interface PublishSample {
 export interface PublishRow extends PublishCase {
   ours: PublishSample;
   ceiling: PublishSample;
+  /** Median over the measured pairs of ours ÷ ceiling, each pair run back to back. */
+  ratio: number;
   /** Bytes of segment files per stored event after the row (commit markers included). */
   oursDiskBytesPerEvent: number;
 }
@@ -35,8 +37,10 @@ interface Target {
 
 /**
  * Each case runs against our server and the ceiling, both on fresh stores and
- * both up for the whole case; measured runs alternate between them so drift
- * in the machine's speed hits both alike.
+ * both up for the whole case. Measured runs come in back-to-back pairs, in
+ * alternating order (ours first, then the ceiling first), and the ratio is
+ * the median of the pairs' ratios: the machine's speed drifts over a case
+ * (disk write-back, other tenants), and a pair sees nearly the same machine.
  */
 export async function runPublish(ctx: BenchContext): Promise<PublishRow[]> {
   const rows: PublishRow[] = [];
@@ -63,7 +67,7 @@ export async function runPublish(ctx: BenchContext): Promise<PublishRow[]> {
       });
       for (const target of [ours, ceiling]) await runLoad(ctx.generator, spec(target.server, ctx.plan.warmupS));
       for (let r = 0; r < ctx.plan.repeats; r++) {
-        for (const target of [ours, ceiling]) {
+        for (const target of r % 2 === 0 ? [ours, ceiling] : [ceiling, ours]) {
           target.runs.push(await runMeasuredLoad(ctx.generator, spec(target.server, ctx.plan.durationS), target.server.pid, ctx.plan.maxAttempts));
         }
       }
@@ -72,6 +76,7 @@ export async function runPublish(ctx: BenchContext): Promise<PublishRow[]> {
         ...c,
         ours: summarize(ours.runs, c.batch),
         ceiling: summarize(ceiling.runs, c.batch),
+        ratio: median(ours.runs.map((run, i) => run.rps / ceiling.runs[i]!.rps)),
         oursDiskBytesPerEvent: head > 0 ? bytesUnder(ourStore.dataDir) / head : Number.NaN,
       });
     } finally {
@@ -98,7 +103,7 @@ function summarize(runs: MeasuredLoad[], batch: number): PublishSample {
 export function publishTable(rows: PublishRow[]): string {
   return renderTable(
     "Publish (events/s; latency per request, ms; CPU = server's, % of one core; noise = CPU of other processes + steal)",
-    ["case", "ours ev/s", "p50", "p99", "CPU", "ceiling ev/s", "p50", "p99", "CPU", "ours÷ceiling", "disk B/ev", "errors", "noise"],
+    ["case", "ours ev/s", "p50", "p99", "CPU", "ceiling ev/s", "p50", "p99", "CPU", "ours÷ceiling (paired)", "disk B/ev", "errors", "noise"],
     rows.map((r) => [
       r.label,
       int(r.ours.eventsPerS),
@@ -109,7 +114,7 @@ export function publishTable(rows: PublishRow[]): string {
       ms(r.ceiling.p50Ms),
       ms(r.ceiling.p99Ms),
       percent(r.ceiling.cpuPct),
-      ratio(r.ours.eventsPerS, r.ceiling.eventsPerS),
+      `${r.ratio.toFixed(2)}×`,
       int(r.oursDiskBytesPerEvent),
       String(r.ours.errors + r.ceiling.errors),
       percent(Math.max(r.ours.noiseCpuPct, r.ceiling.noiseCpuPct)),
