@@ -145,7 +145,7 @@ interface Listening {
 /**
  * Serves the app through Elysia's `listen`, which registers every route with
  * Bun's native router, so a request is not matched again by the app's own
- * fetch handler (about 6 % more publish throughput, measured). `listen` also
+ * fetch handler (about 6 % more batch throughput, median of 6 paired runs). `listen` also
  * adds a process "beforeExit" listener that holds the app; `release` removes
  * it, so a process that starts many stores (a test suite) does not keep each
  * one alive.
