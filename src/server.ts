@@ -87,7 +87,7 @@ async function serve(
   }
   consumers.start();
   const shutdown = new AbortController();
-  let server: Server;
+  let listening: Listening | undefined;
   const app = createApp({
     registry,
     log,
@@ -95,9 +95,8 @@ async function serve(
     delivery: consumers,
     ...config,
     shutdownSignal: shutdown.signal,
-    clientAddress: (request) => server?.requestIP(request)?.address,
+    clientAddress: (request) => listening?.server.requestIP(request)?.address,
   });
-  let listening: Listening;
   try {
     listening = listen(app, {
       port: config.port,
@@ -107,12 +106,12 @@ async function serve(
       maxRequestBodySize: config.maxBodyBytes * 2 + 1024 * 1024,
       idleTimeout: 120,
     });
-    server = listening.server;
   } catch (error) {
     await consumers.stop();
     await log.close();
     throw error;
   }
+  const { server, release } = listening;
   const port = server.port ?? config.port;
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
   let stopping: Promise<void> | null = null;
@@ -126,7 +125,7 @@ async function serve(
         await drained;
         await consumers.stop();
         await log.close();
-        listening.release();
+        release();
         releaseLock();
       })();
       return stopping;
