@@ -32,4 +32,27 @@ describe("startServer", () => {
     }
     expect(process.listeners("beforeExit").length).toBe(before);
   });
+
+  test("through the native router, encoded topic names decode to the same topic and hostile ones get a 4xx JSON error", async () => {
+    using dir = tempDir();
+    const running = await startServer(configIn(dir.path), { report: () => {} });
+    try {
+      const created = await fetch(`${running.url}/topics`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ name: "a-b", schemas: [{ eventType: "e", type: "object" }] }),
+      });
+      expect(created.status).toBe(201);
+      const encoded = await fetch(`${running.url}/topics/a%2Db/events`);
+      expect(encoded.status).toBe(200);
+      expect(await encoded.json()).toEqual({ events: [] });
+      for (const hostile of ["%2e%2e", "..%2F..%2Fetc", "%00", "a%2Fb"]) {
+        const res = await fetch(`${running.url}/topics/${hostile}/events`);
+        expect([400, 404], hostile).toContain(res.status);
+        expect(typeof (await res.json()).code, hostile).toBe("string");
+      }
+    } finally {
+      await running.stop();
+    }
+  });
 });
