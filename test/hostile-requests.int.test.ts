@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Store, startStore } from "./consumer-harness.ts";
@@ -90,6 +90,21 @@ describe("stored size follows request size", () => {
     expect(readFileSync(join(dir.path, "config", "topics", "s.json"), "utf8")).toBe(before);
     expect((await store.api("GET", "/topics")).body).toEqual({ topics: ["s"] });
   });
+
+  test("a schema too large for the validator to compile is 400 INVALID_SCHEMA, and its generated code is not written to the log", async () => {
+    using dir = tempDir();
+    await using store = await startStore(dir.path);
+    const errors = spyOn(console, "error");
+    try {
+      const properties = Object.fromEntries(Array.from({ length: 4000 }, (_, i) => [`p${i}`, { type: "string" }]));
+      const answer = await store.api("POST", "/topics", { name: "wide", schemas: [{ eventType: "e", type: "object", properties }] });
+      expect(answer.status).toBe(400);
+      expect(answer.body.code).toBe("INVALID_SCHEMA");
+      expect(errors).toHaveBeenCalledTimes(0);
+    } finally {
+      errors.mockRestore();
+    }
+  }, 30_000);
 
   test("a stored topic file nested past MAX_JSON_DEPTH is reported and skipped at start-up", async () => {
     using dir = tempDir();
