@@ -24,7 +24,7 @@ const batch = Number(batchArg ?? 10_000);
 
 const started = performance.now();
 const log = await FileEventLog.open({ dataDir, isTopicName: isValidTopicName, report: () => {} });
-let next = log.head(TOPIC) + 1;
+let next = log.committedHead(TOPIC) + 1;
 const last = next - 1 + count;
 const inFlight = new Set<Promise<unknown>>();
 while (next <= last) {
@@ -39,4 +39,4 @@ while (next <= last) {
 }
 await Promise.all(inFlight);
 await log.close();
-console.log(JSON.stringify({ events: count, head: log.head(TOPIC), ms: performance.now() - started }));
+console.log(JSON.stringify({ events: count, head: log.committedHead(TOPIC), ms: performance.now() - started }));

@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import type { Consumers } from "./consumers/consumer-model.ts";
-import type { EventLog } from "./log/event-log.ts";
+import type { EventLog } from "./store/event-log.ts";
 import { bearerAuth } from "./http/auth.ts";
 import { NO_CONSUMERS, consumerRoutes } from "./http/consumer-routes.ts";
 import { apiDocs } from "./http/docs.ts";

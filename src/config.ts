@@ -5,6 +5,7 @@
  * with a one-line message naming the setting.
  */
 import { DEFAULT_MAX_JSON_DEPTH } from "./json/json-depth.ts";
+import type { BackendKind } from "./store/backend.ts";
 import { DEFAULT_MAX_TOPIC_DOCUMENT_BYTES } from "./topics/topic-registry.ts";
 
 /** @default 8000 */
@@ -47,6 +48,9 @@ export const DEFAULT_MAX_SCHEMA_BYTES = DEFAULT_MAX_TOPIC_DOCUMENT_BYTES;
 /** @default 30 000 */
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
 
+/** @default "file" */
+export const DEFAULT_EVENT_LOG: BackendKind = "file";
+
 /** What happens to a consumer whose deliveries failed `consumerMaxAttempts` times in a row. */
 export type ConsumerFailurePolicy = "remove" | "pause";
 
@@ -55,6 +59,11 @@ export interface Config {
   port: number;
   /** Interface to listen on. @default "0.0.0.0" */
   host: string;
+  /**
+   * The backend: `file` (JSON-lines files under DATA_DIR and CONFIG_DIR) or
+   * `memory` (for tests and demos: nothing survives a restart). @default "file"
+   */
+  eventLog: BackendKind;
   /** Where events (and consumers) are stored. @default "./data" */
   dataDir: string;
   /** Where topic definitions are stored. @default "./config" */
@@ -174,6 +183,7 @@ function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
 export const SETTINGS = [
   setting({ key: "port", env: "PORT", description: "TCP port to listen on (0 = any free port)", parse: integer(0, 65535), fallback: DEFAULT_PORT }),
   setting({ key: "host", env: "HOST", description: "Interface to listen on", parse: nonEmpty, fallback: "0.0.0.0" }),
+  setting({ key: "eventLog", env: "EVENT_LOG", description: "Backend: file, or memory (tests and demos: nothing survives a restart)", parse: oneOf<BackendKind>("file", "memory"), fallback: DEFAULT_EVENT_LOG }),
   setting({ key: "dataDir", env: "DATA_DIR", description: "Directory for events and consumers", parse: nonEmpty, fallback: DEFAULT_DATA_DIR }),
   setting({ key: "configDir", env: "CONFIG_DIR", description: "Directory for topic definitions", parse: nonEmpty, fallback: DEFAULT_CONFIG_DIR }),
   setting({ key: "maxBodyBytes", env: "MAX_BODY_BYTES", description: "Largest request body in bytes (larger: 413)", parse: integer(1024, 256 * 1024 * 1024), fallback: DEFAULT_MAX_BODY_BYTES }),

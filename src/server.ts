@@ -1,15 +1,5 @@
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
-import { ConsumerService } from "./consumers/consumer-service.ts";
-import type { ResolveFn } from "./consumers/callback-policy.ts";
-import type { FetchFn } from "./consumers/delivery.ts";
-import { lockDirectories } from "./fs/data-dir-lock.ts";
-import { FileEventLog } from "./log/file-event-log.ts";
-import type { LogStorage } from "./log/storage.ts";
-import { isValidTopicName } from "./topics/topic-name.ts";
-import { TopicRegistry } from "./topics/topic-registry.ts";
+import { type EventStore, type OpenEventStoreOptions, openEventStore } from "./event-store.ts";
 
 export interface RunningServer {
   /** Base URL, e.g. `http://127.0.0.1:8000`. */
@@ -19,90 +9,23 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export interface StartServerOptions {
-  /** Storage for the log; tests inject faults through it. */
-  storage?: LogStorage;
-  /** Start-up and recovery messages. @default console.warn */
-  report?: (message: string) => void;
-  /** Webhook deliveries go through it. @default globalThis.fetch */
-  fetch?: FetchFn;
-  /** ms since the epoch, for retry times and webhook timestamps. @default Date.now */
-  clock?: () => number;
-  /** Backoff jitter. @default Math.random */
-  random?: () => number;
-  /** Host name → addresses for CALLBACK_ALLOW_PRIVATE=false; tests simulate DNS rebinding with it. @default getaddrinfo */
-  resolve?: ResolveFn;
-}
+/** Storage, clocks, `fetch` and DNS for tests; see OpenEventStoreOptions. */
+export type StartServerOptions = Omit<OpenEventStoreOptions, "app" | "deliver">;
 
 /**
- * Opens the store under the configured directories and serves it over HTTP.
- * The data and config directories are locked to this process until `stop()`.
+ * Opens the store (`openEventStore`) and serves it over HTTP. With the
+ * file backend the data and config directories are locked to this process
+ * until `stop()`.
  */
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
-  const report = options.report ?? ((message: string) => console.warn(message));
-  mkdirSync(config.dataDir, { recursive: true });
-  mkdirSync(config.configDir, { recursive: true });
-  const lock = lockDirectories([
-    { dir: config.dataDir, setting: "DATA_DIR" },
-    { dir: config.configDir, setting: "CONFIG_DIR" },
-  ]);
-  try {
-    return await serve(config, options, report, () => lock.release());
-  } catch (error) {
-    lock.release();
-    throw error;
-  }
-}
-
-async function serve(
-  config: Config,
-  options: StartServerOptions,
-  report: (message: string) => void,
-  releaseLock: () => void,
-): Promise<RunningServer> {
-  const registry = new TopicRegistry({ configDir: config.configDir, maxDocumentBytes: config.maxSchemaBytes, maxDocumentDepth: config.maxJsonDepth });
-  registry.load();
-  for (const failure of registry.loadFailures) {
-    report(`topic config ${join(config.configDir, "topics", failure.file)} could not be loaded and is skipped: ${failure.reason}`);
-  }
-  const log = await FileEventLog.open({
-    dataDir: config.dataDir,
-    segmentMaxBytes: config.segmentMaxBytes,
-    idempotencyTtlMs: config.idempotencyTtlHours * 3_600_000,
-    isTopicName: isValidTopicName,
-    report,
-    ...(options.storage ? { storage: options.storage } : {}),
-  });
-  let consumers: ConsumerService;
-  try {
-    consumers = ConsumerService.open({
-      ...config,
-      log,
-      topicExists: (topic) => registry.get(topic) !== undefined,
-      report,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-      ...(options.clock ? { now: options.clock } : {}),
-      ...(options.random ? { random: options.random } : {}),
-      ...(options.resolve ? { resolve: options.resolve } : {}),
-    });
-  } catch (error) {
-    await log.close();
-    throw error;
-  }
-  consumers.start();
   const shutdown = new AbortController();
   let listening: Listening | undefined;
-  const app = createApp({
-    registry,
-    log,
-    consumers,
-    delivery: consumers,
-    ...config,
-    shutdownSignal: shutdown.signal,
-    clientAddress: (request) => listening?.server.requestIP(request)?.address,
+  const store = await openEventStore(config, {
+    ...options,
+    app: { shutdownSignal: shutdown.signal, clientAddress: (request) => listening?.server.requestIP(request)?.address },
   });
   try {
-    listening = listen(app, {
+    listening = listen(store.app, {
       port: config.port,
       hostname: config.host,
       // Bodies are counted by the JSON body parser, which answers 413 in the API's format
@@ -112,8 +35,7 @@ async function serve(
       idleTimeout: 120,
     });
   } catch (error) {
-    await consumers.stop();
-    await log.close();
+    await store.close();
     throw error;
   }
   const { server, release } = listening;
@@ -128,10 +50,8 @@ async function serve(
         const drained = server.stop();
         shutdown.abort();
         await drained;
-        await consumers.stop();
-        await log.close();
+        await store.close();
         release();
-        releaseLock();
       })();
       return stopping;
     },
@@ -154,7 +74,7 @@ interface Listening {
  * it, so a process that starts many stores (a test suite) does not keep each
  * one alive.
  */
-function listen(app: ReturnType<typeof createApp>, options: { port: number; hostname: string; maxRequestBodySize: number; idleTimeout: number }): Listening {
+function listen(app: EventStore["app"], options: { port: number; hostname: string; maxRequestBodySize: number; idleTimeout: number }): Listening {
   const earlier = new Set(process.listeners("beforeExit"));
   // No SO_REUSEPORT (Elysia's default): a port another process holds must fail to bind, not be shared.
   app.listen({ ...options, reusePort: false, development: false });

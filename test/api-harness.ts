@@ -1,10 +1,10 @@
 import { join } from "node:path";
-import { type AppDeps, createApp } from "../src/app.ts";
+import type { AppDeps } from "../src/app.ts";
+import { MemoryData } from "../src/backends/memory/memory-backend.ts";
 import { defaultConfig } from "../src/config.ts";
-import { ConsumerService } from "../src/consumers/consumer-service.ts";
-import { FileEventLog } from "../src/log/file-event-log.ts";
-import { isValidTopicName } from "../src/topics/topic-name.ts";
-import { TopicRegistry } from "../src/topics/topic-registry.ts";
+import { openEventStore } from "../src/event-store.ts";
+import type { BackendKind } from "../src/store/backend.ts";
+import { TEST_BACKEND } from "./utils.ts";
 
 export interface Answer {
   status: number;
@@ -31,6 +31,8 @@ export interface ApiHarnessOptions {
   overrides?: Partial<AppDeps>;
   /** Unexpected errors behind a 5xx. @default console.error */
   reportError?: (error: unknown) => void;
+  /** @default TEST_BACKEND */
+  backend?: BackendKind;
 }
 
 /**
@@ -41,36 +43,23 @@ export interface ApiHarnessOptions {
 export async function openApiHarness(dir: string, options: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const dataDir = join(dir, "data");
   const configDir = join(dir, "config");
-  const open = async () => {
-    const registry = new TopicRegistry({ configDir });
-    registry.load();
-    const log = await FileEventLog.open({ dataDir, isTopicName: isValidTopicName, report: () => {}, ...(options.clock ? { clock: options.clock } : {}) });
-    const consumers = ConsumerService.open({
-      ...defaultConfig(),
-      dataDir,
-      log,
-      topicExists: (topic) => registry.get(topic) !== undefined,
-      fetch: (_, init) =>
-        new Promise<Response>((_resolve, reject) => init.signal?.addEventListener("abort", () => reject(init.signal?.reason))),
-      report: () => {},
-    });
-    consumers.start();
-    const app = createApp({
-      ...defaultConfig(),
-      registry,
-      log,
-      consumers,
-      delivery: consumers,
-      reportError: options.reportError ?? ((error) => console.error("5xx cause:", error)),
-      ...options.overrides,
-    });
-    return { app, log, consumers };
-  };
+  const memoryData = new MemoryData();
+  const open = () =>
+    openEventStore(
+      { ...defaultConfig(), dataDir, configDir, eventLog: options.backend ?? TEST_BACKEND },
+      {
+        memoryData,
+        report: () => {},
+        // As the app alone never did: the fuzz tests count the files in these directories.
+        lockDirectories: false,
+        ...(options.clock ? { logClock: options.clock } : {}),
+        fetch: (_, init) =>
+          new Promise<Response>((_resolve, reject) => init.signal?.addEventListener("abort", () => reject(init.signal?.reason))),
+        app: { reportError: options.reportError ?? ((error) => console.error("5xx cause:", error)), ...options.overrides },
+      },
+    );
   let current = await open();
-  const close = async () => {
-    await current.consumers.stop();
-    await current.log.close();
-  };
+  const close = () => current.close();
   return {
     dataDir,
     configDir,

@@ -1,6 +1,11 @@
 import { join } from "node:path";
 import { type Config, defaultConfig } from "../src/config.ts";
+import { MemoryData } from "../src/backends/memory/memory-backend.ts";
 import { type RunningServer, type StartServerOptions, startServer } from "../src/server.ts";
+import { TEST_BACKEND } from "./utils.ts";
+
+/** With the memory backend, what a "restart" on the same directory opens again. */
+const memoryByDir = new Map<string, MemoryData>();
 
 export const TOPIC_SCHEMAS = [{ eventType: "e", type: "object", properties: { n: { type: "integer" } }, required: ["n"] }];
 
@@ -31,9 +36,12 @@ export async function startStore(dir: string, overrides: Partial<Config> = {}, o
     host: "127.0.0.1",
     dataDir: join(dir, "data"),
     configDir: join(dir, "config"),
+    eventLog: TEST_BACKEND,
     ...overrides,
   };
-  const server = await startServer(config, { ...options, report: (message) => reports.push(message) });
+  let memoryData = memoryByDir.get(dir);
+  if (memoryData === undefined) memoryByDir.set(dir, (memoryData = new MemoryData()));
+  const server = await startServer(config, { memoryData, ...options, report: (message) => reports.push(message) });
   const api = async (method: string, path: string, body?: unknown): Promise<ApiAnswer> => {
     const response = await fetch(`${server.url}${path}`, {
       method,

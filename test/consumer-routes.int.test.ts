@@ -1,14 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { createApp } from "../src/app.ts";
 import { defaultConfig } from "../src/config.ts";
-import { ConsumerService } from "../src/consumers/consumer-service.ts";
-import { FileEventLog } from "../src/log/file-event-log.ts";
-import { isValidTopicName } from "../src/topics/topic-name.ts";
-import { TopicRegistry } from "../src/topics/topic-registry.ts";
+import { openEventStore } from "../src/event-store.ts";
 import { TOPIC_SCHEMAS } from "./consumer-harness.ts";
-import { createTestApp, tempDir } from "./utils.ts";
+import { createTestApp, TEST_BACKEND, tempDir } from "./utils.ts";
 
 const CALLBACK = "https://receiver.example/hook";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -25,28 +21,24 @@ interface Harness {
 /** The real app and consumer service over temp dirs, driven through app.handle; deliveries go to a stub `fetch`. */
 async function createHarness(dir: string): Promise<Harness> {
   const dataDir = join(dir, "data");
-  const registry = new TopicRegistry({ configDir: join(dir, "config") });
-  registry.load();
-  const log = await FileEventLog.open({ dataDir, isTopicName: isValidTopicName, report: () => {} });
   const delivered: string[] = [];
   const firstDelivery = Promise.withResolvers<string>();
-  const consumers = ConsumerService.open({
-    ...defaultConfig(),
-    dataDir,
-    log,
-    topicExists: (topic) => registry.get(topic) !== undefined,
-    // Deliveries never answer (until shutdown aborts them), so cursors stay exactly as registered.
-    fetch: (url, init) => {
-      delivered.push(url);
-      firstDelivery.resolve(url);
-      const { promise, reject } = Promise.withResolvers<Response>();
-      init.signal?.addEventListener("abort", () => reject(init.signal?.reason));
-      return promise;
+  const store = await openEventStore(
+    { ...defaultConfig(), dataDir, configDir: join(dir, "config"), eventLog: TEST_BACKEND },
+    {
+      report: () => {},
+      // Deliveries never answer (until shutdown aborts them), so cursors stay exactly as registered.
+      fetch: (url, init) => {
+        delivered.push(url);
+        firstDelivery.resolve(url);
+        const { promise, reject } = Promise.withResolvers<Response>();
+        init.signal?.addEventListener("abort", () => reject(init.signal?.reason));
+        return promise;
+      },
+      app: { reportError: () => {} },
     },
-    report: () => {},
-  });
-  consumers.start();
-  const app = createApp({ ...defaultConfig(), registry, log, consumers, delivery: consumers, reportError: () => {} });
+  );
+  const app = store.app;
   return {
     dataDir,
     delivered,
@@ -58,10 +50,7 @@ async function createHarness(dir: string): Promise<Harness> {
       const text = await response.text();
       return { status: response.status, body: text === "" ? undefined : JSON.parse(text) };
     },
-    async close() {
-      await consumers.stop();
-      await log.close();
-    },
+    close: () => store.close(),
   };
 }
 

@@ -3,8 +3,8 @@ import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:f
 import { join } from "node:path";
 import { describe, expect, test } from "bun:test";
 import { signWebhook as clientSign } from "../client/index.ts";
-import { CoalescedWriter } from "../src/consumers/coalesced-writer.ts";
-import { ConsumerStore } from "../src/consumers/consumer-store.ts";
+import { CoalescedWriter } from "../src/backends/file/coalesced-writer.ts";
+import { FileConsumerStore } from "../src/backends/file/file-consumer-store.ts";
 import { deliver, type FetchFn } from "../src/consumers/delivery.ts";
 import { deliveryBody, fittingCount } from "../src/consumers/delivery-body.ts";
 import { batchMessageId, generateSecret, secretKey, signWebhook } from "../src/consumers/webhook-signer.ts";
@@ -155,12 +155,12 @@ describe("CoalescedWriter", () => {
   });
 });
 
-describe("ConsumerStore", () => {
+describe("FileConsumerStore", () => {
   const consumer = { id: "c-1", callback: "http://r/hook", secret: generateSecret(), cursors: { t: 0 }, paused: false, createdAt: "2025-01-15T10:30:00.000Z" };
 
   test("persists registrations, cursors (never backwards), pauses and removals, and reloads them", async () => {
     using dir = tempDir();
-    const store = ConsumerStore.open(dir.path);
+    const store = await FileConsumerStore.open(dir.path);
     await store.add({ ...consumer, cursors: { ...consumer.cursors } });
     await store.add({ ...consumer, id: "c-2", cursors: { t: 3 } });
     await store.advance("c-1", "t", 7);
@@ -169,24 +169,24 @@ describe("ConsumerStore", () => {
     await store.remove("c-2", { removedAt: "2025-01-15T11:00:00.000Z", reason: "its callback answered 410 Gone" });
     await store.close();
 
-    const reopened = ConsumerStore.open(dir.path);
+    const reopened = await FileConsumerStore.open(dir.path);
     expect(reopened.list()).toEqual([{ ...consumer, cursors: { t: 7 }, paused: true }]);
     expect(reopened.removal("c-2")).toEqual({ id: "c-2", callback: consumer.callback, removedAt: "2025-01-15T11:00:00.000Z", reason: "its callback answered 410 Gone" });
   });
 
   test("a tmp file left by a crash mid-write is removed; the last complete file wins", async () => {
     using dir = tempDir();
-    const store = ConsumerStore.open(dir.path);
+    const store = await FileConsumerStore.open(dir.path);
     await store.add({ ...consumer, cursors: { t: 2 } });
     writeFileSync(join(dir.path, "consumers.json.4242.tmp"), '{"consumers": [{"id": "torn');
-    const reopened = ConsumerStore.open(dir.path);
+    const reopened = await FileConsumerStore.open(dir.path);
     expect(reopened.list().map((c) => c.cursors)).toEqual([{ t: 2 }]);
     expect(readdirSync(dir.path).sort()).toEqual(["consumer-cursors.jsonl", "consumers.json"]);
   });
 
   test("cursor advances append to the journal instead of rewriting consumers.json; reopening replays them, a torn line ends the replay", async () => {
     using dir = tempDir();
-    const store = ConsumerStore.open(dir.path);
+    const store = await FileConsumerStore.open(dir.path);
     await store.add({ ...consumer, cursors: { t: 0, u: 0 } });
     const snapshot = readFileSync(join(dir.path, "consumers.json"), "utf8");
     await store.advance("c-1", "t", 100);
@@ -201,7 +201,7 @@ describe("ConsumerStore", () => {
     ]);
     await store.close();
     appendFileSync(join(dir.path, "consumer-cursors.jsonl"), '{"id":"c-1","topic":"t","cursor":99');
-    const reopened = ConsumerStore.open(dir.path);
+    const reopened = await FileConsumerStore.open(dir.path);
     expect(reopened.list().map((c) => c.cursors)).toEqual([{ t: 200, u: 5 }]);
     // A snapshot (here: a pause) takes the cursors in and empties the journal.
     await reopened.setPaused("c-1", true);
@@ -210,11 +210,11 @@ describe("ConsumerStore", () => {
     await reopened.close();
   });
 
-  test("a corrupt consumers.json stops start-up with ConsumersCorruptError rather than forgetting consumers", () => {
+  test("a corrupt consumers.json stops start-up with ConsumersCorruptError rather than forgetting consumers", async () => {
     using dir = tempDir();
     for (const text of ["{not json", '{"consumers": {}}', '{"consumers": [{"id": 1}]}', '{"consumers": [{"id":"c","callback":"u","secret":"s","paused":false,"createdAt":"x","cursors":{"t":-1}}]}']) {
       writeFileSync(join(dir.path, "consumers.json"), text);
-      expect(() => ConsumerStore.open(dir.path)).toThrow(ConsumersCorruptError);
+      await expect(FileConsumerStore.open(dir.path)).rejects.toThrow(ConsumersCorruptError);
     }
     expect(readFileSync(join(dir.path, "consumers.json"), "utf8")).toContain('"t":-1');
   });

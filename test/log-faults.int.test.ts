@@ -45,7 +45,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 type Model = Map<string, string[]>;
 
 function readAll(log: FileEventLog, topic: string): { id: string; tag: string }[] {
-  return log.read(topic, { after: 0, limit: 1_000_000 }).lines.map((line) => {
+  return log.readNow(topic, { after: 0, limit: 1_000_000 }).events.map((line) => {
     const event = JSON.parse(decoder.decode(line)) as { id: string; payload: { tag: string } };
     return { id: event.id, tag: event.payload.tag };
   });
@@ -54,7 +54,7 @@ function readAll(log: FileEventLog, topic: string): { id: string; tag: string }[
 function expectMatches(log: FileEventLog, model: Model): void {
   for (const topic of TOPICS) {
     const tags = model.get(topic) ?? [];
-    expect(log.head(topic)).toBe(tags.length);
+    expect(log.committedHead(topic)).toBe(tags.length);
     expect(readAll(log, topic)).toEqual(tags.map((tag, i) => ({ id: `${topic}-${i + 1}`, tag })));
   }
 }
@@ -109,7 +109,7 @@ test(
                 model.set(topic, tags);
                 return `${topic}-${tags.length}`;
               });
-              expect(result.value).toEqual(expectedIds);
+              expect(result.value.ids).toEqual(expectedIds);
             });
             const consumed = (storage.injected.get(op.fault!) ?? 0) > (injectedBefore.get(op.fault!) ?? 0);
             if (op.fault === null) expect(results.every((r) => r.status === "fulfilled")).toBe(true);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { SequenceConflictError } from "../src/errors.ts";
-import { EventIdFormatter, formatEventId, parseEventId } from "../src/log/event-id.ts";
+import { EventIdFormatter, formatEventId, parseEventId } from "../src/events/event-id.ts";
 import { GroupBuilder } from "../src/log/group-builder.ts";
 
 describe("EventIdFormatter", () => {

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FileEventLog, type FileEventLogOptions } from "../src/log/file-event-log.ts";
-import type { AppendEvent } from "../src/log/event-log.ts";
+import type { AppendEvent, AppendResult } from "../src/store/event-log.ts";
 import { isValidTopicName } from "../src/topics/topic-name.ts";
 import { FaultyStorage } from "./faulty-storage.ts";
 import { SIMPLE_SCHEMA, createTestApp, tempDir } from "./utils.ts";
@@ -18,7 +18,7 @@ function events(topic: string, count: number, from = 0): AppendEvent[] {
 }
 
 function readIds(log: FileEventLog, topic: string, after = 0, limit = 1_000_000): string[] {
-  return log.read(topic, { after, limit }).lines.map((line) => JSON.parse(decoder.decode(line)).id);
+  return log.readNow(topic, { after, limit }).events.map((line) => JSON.parse(decoder.decode(line)).id);
 }
 
 function segmentFiles(dir: string, topic: string): string[] {
@@ -46,9 +46,9 @@ describe("log recovery", () => {
     const committed = statSync(file).size;
     appendFileSync(file, '{"id":"t-4","timestamp":"2025-01-01T00:00:00.000Z","ty');
     log = await openLog(dir.path);
-    expect(log.head("t")).toBe(3);
+    expect(log.committedHead("t")).toBe(3);
     expect(statSync(file).size).toBe(committed);
-    expect(await log.append(events("t", 1))).toEqual(["t-4"]);
+    expect((await log.append(events("t", 1))).ids).toEqual(["t-4"]);
     expect(readIds(log, "t")).toEqual(range(1, 4));
     await log.close();
   });
@@ -63,7 +63,7 @@ describe("log recovery", () => {
     const ts = "2025-01-01T00:00:00.000Z";
     appendFileSync(file, `{"id":"t-3","timestamp":"${ts}","type":"e","payload":{}}\n{"id":"t-4","timestamp":"${ts}","type":"e","payload":{}}\n`);
     log = await openLog(dir.path);
-    expect(log.head("t")).toBe(2);
+    expect(log.committedHead("t")).toBe(2);
     expect(readIds(log, "t")).toEqual(["t-1", "t-2"]);
     expect(readFileSync(file)).toEqual(committed);
     await log.close();
@@ -79,12 +79,12 @@ describe("log recovery", () => {
     // The crash: a's and c's part of the second batch reached the disk, b's did not.
     truncateSync(lastSegment(dir.path, "b"), sizeOfB);
     log = await openLog(dir.path);
-    expect([log.head("a"), log.head("b"), log.head("c")]).toEqual([2, 1, 0]);
+    expect([log.committedHead("a"), log.committedHead("b"), log.committedHead("c")]).toEqual([2, 1, 0]);
     expect(readIds(log, "a")).toEqual(["a-1", "a-2"]);
     expect(readIds(log, "c")).toEqual([]);
     expect(existsSync(join(dir.path, "topics", "c"))).toBe(true);
     expect(readdirSync(join(dir.path, "topics", "c"))).toEqual([]);
-    expect(await log.append([...events("a", 1), ...events("b", 1), ...events("c", 1)])).toEqual(["a-3", "b-2", "c-1"]);
+    expect((await log.append([...events("a", 1), ...events("b", 1), ...events("c", 1)])).ids).toEqual(["a-3", "b-2", "c-1"]);
     await log.close();
   });
 
@@ -126,7 +126,7 @@ describe("log recovery", () => {
     let log = await openLog(dir.path, { segmentMaxBytes: 4096 });
     await log.append(events("t", 20));
     while (segmentFiles(dir.path, "t").length < 2) await log.append(events("t", 20));
-    const head = log.head("t");
+    const head = log.committedHead("t");
     await log.close();
     const next = join(dir.path, "topics", "t", "2099-01-01", `${String(head + 1).padStart(12, "0")}.jsonl`);
     mkdirSync(join(dir.path, "topics", "t", "2099-01-01"));
@@ -134,8 +134,8 @@ describe("log recovery", () => {
     log = await openLog(dir.path, { segmentMaxBytes: 4096 });
     expect(existsSync(next)).toBe(false);
     expect(existsSync(join(dir.path, "topics", "t", "2099-01-01"))).toBe(false);
-    expect(log.head("t")).toBe(head);
-    expect(await log.append(events("t", 1))).toEqual([`t-${head + 1}`]);
+    expect(log.committedHead("t")).toBe(head);
+    expect((await log.append(events("t", 1))).ids).toEqual([`t-${head + 1}`]);
     await log.close();
   });
 });
@@ -148,15 +148,15 @@ describe("log reads", () => {
     const batch = topics.map((topic) => ({ topic, type: "e", payloadJson: JSON.stringify(payload) }));
     let log = await openLog(dir.path);
     const [first, second] = await Promise.all([log.append(batch), log.append(events(topics[7]!, 2))]);
-    expect(first).toEqual(topics.map((topic) => `${topic}-1`));
-    expect(second).toEqual([`${topics[7]}-2`, `${topics[7]}-3`]);
-    const readBack = (topic: string) => log.read(topic, { after: 0, limit: 10 }).lines.map((line) => JSON.parse(decoder.decode(line)));
+    expect(first.ids).toEqual(topics.map((topic) => `${topic}-1`));
+    expect(second.ids).toEqual([`${topics[7]}-2`, `${topics[7]}-3`]);
+    const readBack = (topic: string) => log.readNow(topic, { after: 0, limit: 10 }).events.map((line) => JSON.parse(decoder.decode(line)));
     expect(readBack(topics[499]!)).toEqual([{ id: `${topics[499]}-1`, timestamp: expect.any(String), type: "e", payload }]);
     expect(readBack(topics[7]!).map((event) => event.id)).toEqual(range(1, 3, topics[7]));
     await log.close();
     log = await openLog(dir.path);
-    for (const topic of topics) expect(log.head(topic)).toBe(topic === topics[7] ? 3 : 1);
-    const stored = JSON.parse(decoder.decode(log.read(topics[499]!, { after: 0, limit: 10 }).lines[0]!));
+    for (const topic of topics) expect(log.committedHead(topic)).toBe(topic === topics[7] ? 3 : 1);
+    const stored = JSON.parse(decoder.decode(log.readNow(topics[499]!, { after: 0, limit: 10 }).events[0]!));
     expect(stored.payload).toEqual(payload);
     expect(readIds(log, topics[7]!)).toEqual(range(1, 3, topics[7]));
     await log.close();
@@ -173,7 +173,7 @@ describe("log reads", () => {
     expect(readIds(log, "t", 1990)).toEqual(range(1991, 2000));
     expect(readIds(log, "t", 3, 200)).toEqual(range(4, 203));
     for (const after of [0, 49, 50, 51, 777, 1999]) expect(readIds(log, "t", after, 3)).toEqual(range(after + 1, Math.min(after + 3, 2000)));
-    const payloads = log.read("t", { after: 1000, limit: 2 }).lines.map((l) => JSON.parse(decoder.decode(l)).payload);
+    const payloads = log.readNow("t", { after: 1000, limit: 2 }).events.map((l) => JSON.parse(decoder.decode(l)).payload);
     expect(payloads).toEqual([{ n: 1000 }, { n: 1001 }]);
     await log.close();
   });
@@ -190,7 +190,7 @@ describe("log reads", () => {
     expect(readdirSync(join(dir.path, "topics", "t")).sort()).toEqual(["2025-03-01", "2025-03-02", "2025-03-03"]);
     expect(readIds(log, "t")).toEqual(range(1, 6));
     expect(readIds(log, "t", 2, 2)).toEqual(["t-3", "t-4"]);
-    const dated = (date: string) => log.read("t", { after: 0, limit: 100, date }).lines.map((l) => JSON.parse(decoder.decode(l)).id);
+    const dated = (date: string) => log.readNow("t", { after: 0, limit: 100, fromTime: Date.parse(date), beforeTime: Date.parse(date) + 86_400_000 }).events.map((l) => JSON.parse(decoder.decode(l)).id);
     expect(dated("2025-03-01")).toEqual(range(1, 3));
     expect(dated("2025-03-02")).toEqual(range(4, 5));
     expect(dated("2025-03-03")).toEqual(["t-6"]);
@@ -205,7 +205,7 @@ describe("log reads", () => {
     await log.append(events("t", 1));
     now = Date.parse("2025-03-01T10:00:00.000Z");
     await log.append(events("t", 1));
-    const stamps = log.read("t", { after: 0, limit: 10 }).lines.map((l) => JSON.parse(decoder.decode(l)).timestamp);
+    const stamps = log.readNow("t", { after: 0, limit: 10 }).events.map((l) => JSON.parse(decoder.decode(l)).timestamp);
     expect(stamps).toEqual(["2025-03-02T10:00:00.000Z", "2025-03-02T10:00:00.000Z"]);
     await log.close();
   });
@@ -303,7 +303,7 @@ describe("log write failures", () => {
     } finally {
       closeSync(otherFile);
     }
-    expect(await log.append(events("t", 1))).toEqual(["t-2"]);
+    expect((await log.append(events("t", 1))).ids).toEqual(["t-2"]);
     expect(readIds(log, "t")).toEqual(["t-1", "t-2"]);
     await log.close();
     expect([...storage.openHandles.values()]).toEqual([]);
@@ -315,8 +315,8 @@ describe("log write failures", () => {
     const log = await openLog(dir.path, { storage });
     storage.failNext("dirsync-EIO");
     await expect(log.append(events("t", 2))).rejects.toMatchObject({ code: "WRITE_FAILED" });
-    expect(log.head("t")).toBe(0);
-    expect(await log.append(events("t", 2))).toEqual(["t-1", "t-2"]);
+    expect(log.committedHead("t")).toBe(0);
+    expect((await log.append(events("t", 2))).ids).toEqual(["t-1", "t-2"]);
     await log.close();
     expect([...storage.openHandles.values()]).toEqual([]);
     const reopened = await openLog(dir.path);
@@ -331,7 +331,7 @@ describe("log write failures", () => {
     await log.append(events("t", 1));
     storage.failNext("fsync-EIO");
     const results = await Promise.allSettled([log.append(events("t", 1)), log.append(events("t", 1)), log.append(events("t", 1))]);
-    const fulfilled = results.filter((r) => r.status === "fulfilled").map((r) => (r as PromiseFulfilledResult<string[]>).value);
+    const fulfilled = results.filter((r) => r.status === "fulfilled").map((r) => (r as PromiseFulfilledResult<AppendResult>).value.ids);
     const rejected = results.filter((r) => r.status === "rejected");
     expect(rejected.length).toBeGreaterThanOrEqual(1);
     expect(fulfilled.flat()).toEqual(range(2, 1 + fulfilled.length));

@@ -40,7 +40,7 @@ export interface Consumers {
   register(registration: ConsumerRegistration): Promise<RegisteredConsumer>;
   list(): ConsumerSummary[];
   /** @throws ConsumerNotFoundError */
-  get(id: string): ConsumerDetails;
+  get(id: string): Promise<ConsumerDetails>;
   /** @throws ConsumerNotFoundError */
   unregister(id: string): Promise<void>;
   /** Makes a paused (or retrying) consumer active and retries from its cursor now. @throws ConsumerNotFoundError */

@@ -1,10 +1,10 @@
 import type { Config } from "../config.ts";
 import { ConsumerNotFoundError, ConsumersCorruptError } from "../errors.ts";
-import { formatEventId } from "../log/event-id.ts";
-import type { EventLog } from "../log/event-log.ts";
+import { formatEventId } from "../events/event-id.ts";
+import type { ConsumerStore, StoredConsumer } from "../store/consumer-store.ts";
+import type { EventLog } from "../store/event-log.ts";
 import type { ConsumerDetails, ConsumerRegistration, Consumers, ConsumerSummary, RegisteredConsumer } from "./consumer-model.ts";
 import { assertPublicCallback, publicOnlyFetch, type ResolveFn, systemResolve } from "./callback-policy.ts";
-import { ConsumerStore, type StoredConsumer } from "./consumer-store.ts";
 import type { FetchFn } from "./delivery.ts";
 import { validateRegistration } from "./registration.ts";
 import { type ConsumerRuntime, createSubscription, type Subscription } from "./subscription.ts";
@@ -25,10 +25,10 @@ type DeliverySettings = Pick<
 
 export interface ConsumerServiceOptions extends DeliverySettings {
   log: EventLog;
+  /** Registrations and cursors (the backend's consumer store, which the backend closes). */
+  store: ConsumerStore;
   /** Whether a topic exists (the topic registry decides). */
   topicExists: (topic: string) => boolean;
-  /** Registrations live in `DATA_DIR/consumers.json`, cursor advances in `DATA_DIR/consumer-cursors.jsonl`. */
-  dataDir: string;
   /**
    * `false`: callbacks must resolve to public addresses only, checked at
    * registration and again before every delivery. @default true
@@ -66,12 +66,11 @@ export class ConsumerService implements Consumers {
   private readonly hooks: DispatcherHooks;
   private readonly now: () => number;
   private readonly report: (message: string) => void;
-  private unsubscribe: (() => void) | null = null;
+  private subscription: AbortController | null = null;
+  private readonly store: ConsumerStore;
 
-  private constructor(
-    private readonly options: ConsumerServiceOptions,
-    private readonly store: ConsumerStore,
-  ) {
+  private constructor(private readonly options: ConsumerServiceOptions) {
+    this.store = options.store;
     this.now = options.now ?? Date.now;
     this.report = options.report ?? ((message: string) => console.warn(message));
     this.hooks = {
@@ -83,32 +82,40 @@ export class ConsumerService implements Consumers {
   }
 
   /** Loads the registrations; `start()` begins delivering. */
-  static open(options: ConsumerServiceOptions): ConsumerService {
-    const store = ConsumerStore.open(options.dataDir);
-    for (const stored of store.list()) {
+  static create(options: ConsumerServiceOptions): ConsumerService {
+    for (const stored of options.store.list()) {
       if (secretKey(stored.secret) === null) throw new ConsumersCorruptError(`consumer ${stored.id} in consumers.json has an invalid secret`);
     }
-    return new ConsumerService(options, store);
+    return new ConsumerService(options);
   }
 
   start(): void {
-    this.unsubscribe ??= this.options.log.onCommit((topic) => this.dispatchers.get(topic)?.wake());
+    if (this.subscription === null) {
+      this.subscription = new AbortController();
+      // Every writer's commits: in cluster mode another node may have published.
+      this.options.log.subscribe(null, (topic) => this.dispatchers.get(topic)?.wake(), this.subscription.signal);
+    }
     for (const stored of this.store.list()) if (!this.entries.has(stored.id)) this.attach(stored);
   }
 
-  /** Cancels deliveries in flight (their batches are re-sent after a restart) and writes the last cursors. */
+  /** Cancels deliveries in flight (their batches are re-sent after a restart); the backend then writes the last cursors. */
   async stop(): Promise<void> {
-    this.unsubscribe?.();
+    this.subscription?.abort();
     for (const dispatcher of this.dispatchers.values()) this.track(dispatcher.stop());
     this.dispatchers.clear();
     this.entries.clear();
     while (this.stopping.size > 0) await Promise.all(this.stopping);
-    await this.store.close();
   }
 
   async register(registration: ConsumerRegistration): Promise<RegisteredConsumer> {
     const { log, topicExists } = this.options;
-    const valid = validateRegistration(registration, { exists: topicExists, head: (topic) => log.head(topic) });
+    // The heads first, as validation is synchronous; it reports problems in its own order.
+    const heads = new Map<string, number>();
+    const topics: unknown = registration.topics;
+    if (typeof topics === "object" && topics !== null && !Array.isArray(topics)) {
+      for (const topic of Object.keys(topics)) if (topicExists(topic)) heads.set(topic, await log.head(topic));
+    }
+    const valid = validateRegistration(registration, { exists: topicExists, head: (topic) => heads.get(topic) ?? 0 });
     if (this.options.callbackAllowPrivate === false) await assertPublicCallback(valid.callback, this.options.resolve ?? systemResolve);
     const id = (this.options.newId ?? (() => crypto.randomUUID()))();
     const stored: StoredConsumer = {
@@ -128,13 +135,13 @@ export class ConsumerService implements Consumers {
     return [...this.entries.values()].map(({ runtime, subs }) => ({ id: runtime.id, callback: runtime.callback, topics: cursorIds(subs) }));
   }
 
-  get(id: string): ConsumerDetails {
+  async get(id: string): Promise<ConsumerDetails> {
     const { runtime, subs } = this.require(id);
     const lag: Record<string, number> = {};
     let attempts = 0;
     let nextAttemptAt: number | null = null;
     for (const sub of subs) {
-      lag[sub.topic] = Math.max(0, this.options.log.head(sub.topic) - sub.cursor);
+      lag[sub.topic] = Math.max(0, (await this.options.log.head(sub.topic)) - sub.cursor);
       attempts = Math.max(attempts, sub.attempts);
       if (sub.attempts > 0 && sub.retryAt !== null) nextAttemptAt = Math.min(nextAttemptAt ?? Infinity, sub.retryAt);
     }

@@ -1,4 +1,4 @@
-import { joinJsonLines } from "../log/json-array.ts";
+import { joinJsonLines } from "../events/json-array.ts";
 
 const encoder = new TextEncoder();
 

@@ -1,5 +1,5 @@
 import { InvalidCallbackError, InvalidConsumerTopicsError, InvalidSecretError, UnknownTopicError } from "../errors.ts";
-import { parseEventId } from "../log/event-id.ts";
+import { parseEventId } from "../events/event-id.ts";
 import type { ConsumerRegistration } from "./consumer-model.ts";
 import { generateSecret, secretKey } from "./webhook-signer.ts";
 

@@ -1,4 +1,4 @@
-import type { EventLog } from "../log/event-log.ts";
+import type { EventLog } from "../store/event-log.ts";
 import { VERSION } from "../version.ts";
 import { type BackoffOptions, backoffDelay } from "./backoff.ts";
 import { deliver, type DeliveryOutcome, type FetchFn } from "./delivery.ts";
@@ -34,6 +34,8 @@ export interface TopicDispatcherOptions {
 }
 
 const USER_AGENT = `event-store/${VERSION}`;
+/** How soon a loop asks again for a head the backend could not give. */
+const HEAD_RETRY_MS = 1_000;
 
 /**
  * The delivery loop of one topic. It sleeps until woken — by a commit to
@@ -88,7 +90,17 @@ export class TopicDispatcher {
     const signal = this.controller.signal;
     while (!signal.aborted) {
       this.woken = false;
-      const nextRetryAt = this.startDue();
+      let head: number;
+      try {
+        head = await this.options.log.head(this.topic);
+      } catch (error) {
+        // The backend is unreachable for now: try again at the next wake-up or in a second.
+        this.options.hooks.report(`dispatcher ${this.topic}: could not read the topic's head: ${(error as Error)?.message ?? String(error)}`);
+        if (!this.woken) await this.sleep(this.options.now() + HEAD_RETRY_MS);
+        continue;
+      }
+      if (signal.aborted) break;
+      const nextRetryAt = this.startDue(head);
       // A wake-up during the scan (a delivery that finished synchronously) must not be slept through.
       if (this.woken) continue;
       await this.sleep(nextRetryAt);
@@ -97,8 +109,7 @@ export class TopicDispatcher {
   }
 
   /** Starts every due delivery; returns the earliest pending retry time, if any. */
-  private startDue(): number | null {
-    const head = this.options.log.head(this.topic);
+  private startDue(head: number): number | null {
     const now = this.options.now();
     let nextRetryAt: number | null = null;
     for (const sub of this.subs) {
@@ -141,7 +152,7 @@ export class TopicDispatcher {
 
   private async deliverNext(sub: Subscription): Promise<void> {
     const { consumer } = sub;
-    const lines = this.batchLines(sub);
+    const lines = await this.batchLines(sub);
     if (lines.length === 0) throw new Error(`the log returned no events after sequence ${sub.cursor}`);
     const body = deliveryBody(consumer.id, lines);
     const timestamp = Math.floor(this.options.now() / 1000);
@@ -163,10 +174,10 @@ export class TopicDispatcher {
   }
 
   /** The pending batch, or a new one of at most `batchSize` events and `maxBytes` bytes after the cursor. */
-  private batchLines(sub: Subscription): Uint8Array[] {
+  private async batchLines(sub: Subscription): Promise<Uint8Array[]> {
     const { log } = this.options;
-    if (sub.batch !== null) return log.read(this.topic, { after: sub.cursor, limit: sub.batch.count }).lines;
-    const { lines } = log.read(this.topic, { after: sub.cursor, limit: this.options.batchSize });
+    if (sub.batch !== null) return (await log.read(this.topic, { after: sub.cursor, limit: sub.batch.count })).events;
+    const { events: lines } = await log.read(this.topic, { after: sub.cursor, limit: this.options.batchSize });
     if (lines.length === 0) return lines;
     const count = fittingCount(sub.consumer.id, lines, this.options.maxBytes);
     sub.batch = { count, messageId: batchMessageId(sub.consumer.id, this.topic, sub.cursor + 1, sub.cursor + count) };

@@ -8,9 +8,7 @@ import { BODY_ERRORS, MessageModel, documented, errorResponse } from "./models.t
 export const NO_CONSUMERS: Consumers = {
   register: () => Promise.reject(new ConsumersUnavailableError()),
   list: () => [],
-  get: (id) => {
-    throw new ConsumerNotFoundError(id);
-  },
+  get: (id) => Promise.reject(new ConsumerNotFoundError(id)),
   unregister: (id) => Promise.reject(new ConsumerNotFoundError(id)),
   resume: (id) => Promise.reject(new ConsumerNotFoundError(id)),
 };

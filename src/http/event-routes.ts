@@ -1,9 +1,10 @@
 import { Elysia, t } from "elysia";
 import { InvalidRequestError } from "../errors.ts";
-import { parseEventId } from "../log/event-id.ts";
-import type { EventLog, ReadRange } from "../log/event-log.ts";
-import { batchHash } from "../log/idempotency-keys.ts";
-import { joinJsonLines } from "../log/json-array.ts";
+import { batchHash } from "../events/batch-hash.ts";
+import { parseEventId } from "../events/event-id.ts";
+import { joinJsonLines } from "../events/json-array.ts";
+import type { EventLog, ReadRange } from "../store/event-log.ts";
+import { waitForEvents } from "../store/wait-for-events.ts";
 import { validateBatch } from "../topics/event-validation.ts";
 import { assertTopicName } from "../topics/topic-name.ts";
 import type { TopicRegistry } from "../topics/topic-registry.ts";
@@ -28,8 +29,8 @@ export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize, shutdo
       async ({ body, headers }) => {
         const key = parseIdempotencyKey(headers["idempotency-key"]);
         const events = validateBatch(registry, body, maxBatchEvents);
-        if (key === undefined) return created({ eventIds: await log.append(events) });
-        const { ids, replayed } = await log.appendIdempotent(events, key, batchHash(events));
+        if (key === undefined) return created({ eventIds: (await log.append(events)).ids });
+        const { ids, replayed } = await log.append(events, { key, hash: batchHash(events) });
         return created({ eventIds: ids }, replayed ? REPLAYED : JSON_CONTENT);
       },
       {
@@ -98,10 +99,10 @@ export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize, shutdo
         const { range, waitMs } = parseReadQuery(params.topic, query, maxPageSize);
         if (waitMs > 0) {
           const signal = shutdownSignal ? AbortSignal.any([request.signal, shutdownSignal]) : request.signal;
-          await log.waitForEvents(params.topic, range.after, waitMs, signal);
+          await waitForEvents(log, params.topic, range.after, waitMs, signal);
         }
-        const { lines } = log.read(params.topic, range);
-        return new Response(eventsJson(lines), { headers: { "content-type": "application/json" } });
+        const { events } = await log.read(params.topic, range);
+        return new Response(eventsJson(events), { headers: { "content-type": "application/json" } });
       },
       {
         params: t.Object({ topic: t.String({ description: "The topic's name", examples: ["user-events"] }) }),
@@ -194,8 +195,13 @@ export function parseReadQuery(topic: string, query: ReadQuery, maxPageSize: num
     }
     waitMs = Number(query.waitMs);
   }
-  return { range: { after, limit, ...(query.date === undefined ? {} : { date: query.date }) }, waitMs };
+  if (query.date === undefined) return { range: { after, limit }, waitMs };
+  // A date is the UTC day it names: events whose timestamp falls within it.
+  const fromTime = Date.parse(`${query.date}T00:00:00.000Z`);
+  return { range: { after, limit, fromTime, beforeTime: fromTime + DAY_MS }, waitMs };
 }
+
+const DAY_MS = 86_400_000;
 
 export function isCalendarDate(value: string): boolean {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;

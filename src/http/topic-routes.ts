@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import { InvalidRequestError } from "../errors.ts";
-import type { EventLog } from "../log/event-log.ts";
+import type { EventLog } from "../store/event-log.ts";
 import { assertTopicName } from "../topics/topic-name.ts";
 import type { TopicRegistry } from "../topics/topic-registry.ts";
 import {
@@ -53,13 +53,13 @@ export function topicRoutes({ registry, log }: TopicRoutesDeps) {
   return new Elysia({ name: "topic-routes" })
     .post(
       "/topics",
-      ({ body, set }) => {
+      async ({ body, set }) => {
         const { name, schemas } = (body ?? {}) as { name?: unknown; schemas?: unknown };
         if (name === undefined || !Array.isArray(schemas)) {
           throw new InvalidRequestError("Invalid request body. Required: name, schemas array");
         }
         assertTopicName(name);
-        registry.create(name, schemas);
+        await registry.create(name, schemas);
         set.status = 201;
         return { message: `Topic '${name}' created successfully` };
       },
@@ -100,10 +100,10 @@ export function topicRoutes({ registry, log }: TopicRoutesDeps) {
     })
     .get(
       "/topics/:topic",
-      ({ params }) => {
+      async ({ params }) => {
         assertTopicName(params.topic);
         const { definition } = registry.require(params.topic);
-        return { ...definition, sequence: log.head(params.topic) };
+        return { ...definition, sequence: await log.head(params.topic) };
       },
       {
         params: TopicParams,
@@ -117,12 +117,12 @@ export function topicRoutes({ registry, log }: TopicRoutesDeps) {
     )
     .put(
       "/topics/:topic",
-      ({ params, body }) => {
+      async ({ params, body }) => {
         assertTopicName(params.topic);
         const { schemas } = (body ?? {}) as { schemas?: unknown };
         if (!Array.isArray(schemas)) throw new InvalidRequestError("Invalid request body. Required: schemas array");
-        const definition = registry.replaceSchemas(params.topic, schemas);
-        return { ...definition, sequence: log.head(params.topic) };
+        const definition = await registry.replaceSchemas(params.topic, schemas);
+        return { ...definition, sequence: await log.head(params.topic) };
       },
       {
         params: TopicParams,

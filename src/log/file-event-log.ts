@@ -1,7 +1,8 @@
 import { dirname, join } from "node:path";
 import { IdempotencyKeyReusedError, LogCorruptError, SequenceConflictError, ShuttingDownError, WriteFailedError } from "../errors.ts";
 import { formatCommitMarker } from "./commit-marker.ts";
-import type { AppendEvent, EventLog, IdempotentAppend, ReadRange, ReadResult } from "./event-log.ts";
+import type { AppendEvent, AppendResult, CommitListener, EventLog, Idempotency, ReadRange, ReadResult } from "../store/event-log.ts";
+import { eventTimeMs } from "../events/event-json.ts";
 import { GroupBuilder } from "./group-builder.ts";
 import { DEFAULT_IDEMPOTENCY_TTL_MS, IdempotencyKeys, type KeyRecord } from "./idempotency-keys.ts";
 import { recoverLog } from "./recovery.ts";
@@ -56,14 +57,15 @@ interface TopicState {
   tail: Tail | null;
   /** Last acknowledged sequence; readers never see past it. */
   head: number;
-  waiters: Set<() => void>;
+  /** Subscribers of this topic alone (long-polling readers, mostly). */
+  listeners: Set<CommitListener>;
 }
 
 interface PendingAppend {
   events: readonly AppendEvent[];
-  idempotency?: { key: string; hash: string };
+  idempotency?: Idempotency;
   bytes: number;
-  resolve: (ids: string[]) => void;
+  resolve: (result: AppendResult) => void;
   reject: (error: Error) => void;
 }
 
@@ -100,7 +102,8 @@ export class FileEventLog implements EventLog {
   private readonly clock: () => number;
   private readonly report: (message: string) => void;
   private readonly indexCache = new Map<string, SegmentIndex>();
-  private readonly commitListeners = new Set<(topic: string, head: number) => void>();
+  /** Subscribers of every topic (the dispatchers' service). */
+  private readonly commitListeners = new Set<CommitListener>();
   private queue: PendingAppend[] = [];
   private flushing: Promise<void> | null = null;
   private nextGroup = 1;
@@ -161,7 +164,7 @@ export class FileEventLog implements EventLog {
     const first = state.segments.find((ref) => ref.date >= cutoffDate);
     if (first === undefined) return;
     for (let after = first.firstSequence - 1; after < state.head; ) {
-      const { lines, lastSequence } = this.read(KEYS_STREAM, { after, limit: 10_000 });
+      const { events: lines, lastSequence } = this.readNow(KEYS_STREAM, { after, limit: 10_000 });
       for (const line of lines) {
         const record = JSON.parse(new TextDecoder().decode(line)) as KeyRecord;
         if (record.at >= cutoff) this.keys.remember(record);
@@ -187,15 +190,20 @@ export class FileEventLog implements EventLog {
     this.storage.syncDirectory(state.dir);
   }
 
-  head(topic: string): number {
+  head(topic: string): Promise<number> {
+    return Promise.resolve(this.committedHead(topic));
+  }
+
+  /** `head` without a promise: this process is the log's only writer, so its memory is the truth. */
+  committedHead(topic: string): number {
     return this.topics.get(topic)?.head ?? 0;
   }
 
-  append(events: readonly AppendEvent[]): Promise<string[]> {
-    return this.enqueue(events);
+  append(events: readonly AppendEvent[], idempotency?: Idempotency): Promise<AppendResult> {
+    return idempotency === undefined ? this.enqueue(events) : this.appendIdempotent(events, idempotency);
   }
 
-  async appendIdempotent(events: readonly AppendEvent[], key: string, hash: string): Promise<IdempotentAppend> {
+  private async appendIdempotent(events: readonly AppendEvent[], { key, hash }: Idempotency): Promise<AppendResult> {
     for (;;) {
       const record = this.keys.get(key);
       if (record !== undefined) {
@@ -210,30 +218,45 @@ export class FileEventLog implements EventLog {
     const appended = this.enqueue(events, { key, hash });
     this.keys.pending.set(key, appended);
     try {
-      return { ids: await appended, replayed: false };
+      return await appended;
     } finally {
       this.keys.pending.delete(key);
     }
   }
 
-  private enqueue(events: readonly AppendEvent[], idempotency?: { key: string; hash: string }): Promise<string[]> {
+  private enqueue(events: readonly AppendEvent[], idempotency?: Idempotency): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new ShuttingDownError());
     let bytes = 0;
     for (const event of events) bytes += event.payloadJson.length + event.type.length + 96;
-    const { promise, resolve, reject } = Promise.withResolvers<string[]>();
+    const { promise, resolve, reject } = Promise.withResolvers<AppendResult>();
     this.queue.push({ events, bytes, resolve, reject, ...(idempotency ? { idempotency } : {}) });
     this.flushing ??= this.flush();
     return promise;
   }
 
-  read(topic: string, range: ReadRange): ReadResult {
+  read(topic: string, range: ReadRange): Promise<ReadResult> {
+    try {
+      return Promise.resolve(this.readNow(topic, range));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * `read`, synchronously: the file is read with positional reads of the
+   * byte ranges the index holds, so a page costs one read per segment it
+   * spans. A time range is served by the date folders: a segment holds the
+   * events of one UTC date, and timestamps never go backwards in a topic.
+   */
+  readNow(topic: string, range: ReadRange): ReadResult {
     const state = this.topics.get(topic);
-    if (state === undefined) return { lines: [], lastSequence: range.after };
+    if (state === undefined) return { events: [], lastSequence: range.after };
     let first = range.after + 1;
     let last = Math.min(state.head, range.after + range.limit);
-    if (range.date !== undefined) {
-      const span = this.dateSpan(state, range.date);
-      if (span === null) return { lines: [], lastSequence: range.after };
+    const timed = range.fromTime !== undefined || range.beforeTime !== undefined;
+    if (timed) {
+      const span = this.timeSpan(state, range.fromTime ?? 0, range.beforeTime ?? Number.POSITIVE_INFINITY);
+      if (span === null) return { events: [], lastSequence: range.after };
       first = Math.max(first, span.first);
       last = Math.min(span.last, first + range.limit - 1);
     }
@@ -251,38 +274,34 @@ export class FileEventLog implements EventLog {
       for (const line of this.readLines(state, ref, index, from, to)) lines.push(line);
       sequence = ref.firstSequence + to + 1;
     }
-    return { lines, lastSequence: last < first ? range.after : last };
+    const lastSequence = last < first ? range.after : last;
+    if (timed && !isWholeDays(range.fromTime, range.beforeTime)) return { events: lines.filter((line) => inTime(line, range)), lastSequence };
+    return { events: lines, lastSequence };
   }
 
-  onCommit(listener: (topic: string, head: number) => void): () => void {
-    this.commitListeners.add(listener);
-    return () => this.commitListeners.delete(listener);
-  }
-
-  waitForEvents(topic: string, after: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const state = this.topicState(topic);
-    if (state.head > after || timeoutMs <= 0 || signal?.aborted || this.closed) return Promise.resolve();
-    const { promise, resolve } = Promise.withResolvers<void>();
-    const done = () => {
-      clearTimeout(timer);
-      state.waiters.delete(done);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    state.waiters.add(done);
-    signal?.addEventListener("abort", done);
-    return promise;
+  subscribe(topics: readonly string[] | null, listener: CommitListener, signal: AbortSignal): void {
+    if (signal.aborted) return;
+    if (this.closed) {
+      for (const topic of topics ?? []) listener(topic, this.committedHead(topic));
+      return;
+    }
+    const sets = topics === null ? [this.commitListeners] : topics.map((topic) => this.topicState(topic).listeners);
+    for (const set of sets) set.add(listener);
+    signal.addEventListener("abort", () => {
+      for (const set of sets) set.delete(listener);
+    }, { once: true });
   }
 
   async close(): Promise<void> {
     this.closed = true;
     while (this.flushing) await this.flushing;
     for (const state of this.topics.values()) {
-      for (const wake of [...state.waiters]) wake();
+      for (const listener of [...state.listeners]) this.tell(listener, state);
+      state.listeners.clear();
       if (state.tail) this.storage.close(state.tail.file);
       state.tail = null;
     }
+    this.commitListeners.clear();
   }
 
   /**
@@ -327,7 +346,7 @@ export class FileEventLog implements EventLog {
         return;
       }
     }
-    const builder = new GroupBuilder(Math.max(this.clock(), this.lastTimestampMs), (stream) => this.head(stream), KEYS_STREAM);
+    const builder = new GroupBuilder(Math.max(this.clock(), this.lastTimestampMs), (stream) => this.committedHead(stream), KEYS_STREAM);
     const accepted: { pending: PendingAppend; ids: string[] }[] = [];
     for (const pending of group) {
       const ids = builder.add(pending.events, pending.idempotency);
@@ -357,7 +376,7 @@ export class FileEventLog implements EventLog {
       tail.size = sizeAfter;
       state.head = head;
     }
-    for (const { pending, ids } of accepted) pending.resolve(ids);
+    for (const { pending, ids } of accepted) pending.resolve({ ids, replayed: false });
     for (const { state } of written) this.notify(state);
   }
 
@@ -510,27 +529,35 @@ export class FileEventLog implements EventLog {
   }
 
   private newTopicState(name: string, dir: string): TopicState {
-    return { name, dir, segments: [], tail: null, head: 0, waiters: new Set() };
+    return { name, dir, segments: [], tail: null, head: 0, listeners: new Set() };
   }
 
   private notify(state: TopicState): void {
-    for (const wake of [...state.waiters]) wake();
-    for (const listener of this.commitListeners) {
-      // A listener's failure is its own: the commit is durable and acknowledged, and the others still hear of it.
-      try {
-        listener(state.name, state.head);
-      } catch (error) {
-        this.report(`log: a commit listener failed: ${(error as Error)?.stack ?? String(error)}`);
-      }
+    for (const listener of [...state.listeners]) this.tell(listener, state);
+    for (const listener of this.commitListeners) this.tell(listener, state);
+  }
+
+  private tell(listener: CommitListener, state: TopicState): void {
+    // A listener's failure is its own: the commit is durable and acknowledged, and the others still hear of it.
+    try {
+      listener(state.name, state.head);
+    } catch (error) {
+      this.report(`log: a commit listener failed: ${(error as Error)?.stack ?? String(error)}`);
     }
   }
 
-  /** First and last sequence stored under a date folder, or null when there are none. */
-  private dateSpan(state: TopicState, date: string): { first: number; last: number } | null {
-    const at = state.segments.findIndex((ref) => ref.date === date);
-    if (at === -1) return null;
+  /**
+   * First and last sequence of the segments whose date falls in
+   * [fromTime, beforeTime), or null when there are none. The segments of a
+   * range of dates are contiguous: dates never go backwards in a topic.
+   */
+  private timeSpan(state: TopicState, fromTime: number, beforeTime: number): { first: number; last: number } | null {
+    const fromDate = isoDate(fromTime);
+    const lastDate = beforeTime === Number.POSITIVE_INFINITY ? "9999-12-31" : isoDate(beforeTime - 1);
+    const at = state.segments.findIndex((ref) => ref.date >= fromDate);
+    if (at === -1 || state.segments[at]!.date > lastDate) return null;
     let next = at;
-    while (next < state.segments.length && state.segments[next]!.date === date) next++;
+    while (next < state.segments.length && state.segments[next]!.date <= lastDate) next++;
     const last = next < state.segments.length ? state.segments[next]!.firstSequence - 1 : state.head;
     const first = state.segments[at]!.firstSequence;
     return first <= last ? { first, last } : null;
@@ -588,4 +615,20 @@ function lineByteLengths(bytes: Uint8Array): number[] {
     start = newline + 1;
   }
   return lengths;
+}
+
+const DAY_MS = 86_400_000;
+
+function isoDate(ms: number): string {
+  return new Date(Math.max(0, Math.min(ms, 253402300799999))).toISOString().slice(0, 10);
+}
+
+/** Whether a time range starts and ends at UTC midnights, so the date folders answer it exactly. */
+function isWholeDays(fromTime: number | undefined, beforeTime: number | undefined): boolean {
+  return (fromTime ?? 0) % DAY_MS === 0 && (beforeTime === undefined || beforeTime % DAY_MS === 0);
+}
+
+function inTime(event: Uint8Array, range: ReadRange): boolean {
+  const time = eventTimeMs(event);
+  return time >= (range.fromTime ?? Number.NEGATIVE_INFINITY) && time < (range.beforeTime ?? Number.POSITIVE_INFINITY);
 }

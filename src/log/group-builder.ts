@@ -1,6 +1,7 @@
 import { SequenceConflictError } from "../errors.ts";
-import { EventIdFormatter } from "./event-id.ts";
-import type { AppendEvent } from "./event-log.ts";
+import { afterIdJson, eventLine } from "../events/event-json.ts";
+import { EventIdFormatter } from "../events/event-id.ts";
+import type { AppendEvent } from "../store/event-log.ts";
 import type { KeyRecord } from "./idempotency-keys.ts";
 
 /** What one topic (or the keys stream) gets from one group commit. */
@@ -50,7 +51,7 @@ export class GroupBuilder {
     private readonly keysStream: string,
   ) {
     this.timestamp = new Date(nowMs).toISOString();
-    this.afterId = `","timestamp":"${this.timestamp}","type":`;
+    this.afterId = afterIdJson(this.timestamp);
   }
 
   /** The UTC date (YYYY-MM-DD) of the group, which names the segment folders it writes to. */
@@ -80,7 +81,7 @@ export class GroupBuilder {
       }
       const id = write.ids.format(++write.head);
       ids.push(id);
-      appendLine(write, `{"id":"${id}${this.afterId}${typeJson},"payload":${event.payloadJson}}\n`);
+      appendLine(write, eventLine(id, this.afterId, typeJson, event.payloadJson));
     }
     if (idempotency) {
       // In the same group as its batch, so the key is durable exactly when the batch is.

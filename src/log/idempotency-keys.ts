@@ -51,14 +51,3 @@ export class IdempotencyKeys {
     }
   }
 }
-
-/** Canonical hash of a batch: the same events in the same order hash alike, whatever the JSON spacing. */
-export function batchHash(events: readonly { topic: string; type: string; payloadJson: string; expectedSequence?: number }[]): string {
-  const hasher = new Bun.CryptoHasher("sha256");
-  for (const event of events) {
-    hasher.update(JSON.stringify([event.topic, event.type, event.expectedSequence ?? null]));
-    hasher.update(event.payloadJson);
-    hasher.update("\n");
-  }
-  return hasher.digest("base64");
-}

@@ -1,5 +1,5 @@
 import { InvalidRequestError, SchemaValidationError, UnknownEventTypeError, UnknownTopicError } from "../errors.ts";
-import type { AppendEvent } from "../log/event-log.ts";
+import type { AppendEvent } from "../store/event-log.ts";
 import type { TopicRegistry } from "./topic-registry.ts";
 
 export interface PublishInput {

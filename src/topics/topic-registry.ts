@@ -1,26 +1,9 @@
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import {
-  InvalidSchemaError,
-  NestingTooDeepError,
-  SchemaChangeError,
-  SchemaTooLargeError,
-  TopicExistsError,
-  TopicNotFoundError,
-  WriteFailedError,
-} from "../errors.ts";
-import { syncDirectory, writeFileAtomic } from "../fs/atomic-write.ts";
-import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from "../json/json-depth.ts";
+import { InvalidSchemaError, SchemaChangeError, SchemaTooLargeError, TopicExistsError, TopicNotFoundError } from "../errors.ts";
+import type { TopicDefinition, TopicLoadFailure, TopicStore } from "../store/topic-store.ts";
 import { type EventSchema, type PayloadValidator, SchemaCompiler } from "./schema-compiler.ts";
-import { assertTopicName, isValidTopicName } from "./topic-name.ts";
+import { assertTopicName } from "./topic-name.ts";
 
-/** A topic as stored in `CONFIG_DIR/topics/<name>.json`. */
-export interface TopicDefinition {
-  name: string;
-  schemas: EventSchema[];
-  createdAt: string;
-  updatedAt?: string;
-}
+export type { TopicDefinition, TopicLoadFailure };
 
 export interface Topic {
   readonly definition: TopicDefinition;
@@ -28,65 +11,50 @@ export interface Topic {
   readonly validators: ReadonlyMap<string, PayloadValidator>;
 }
 
-export interface TopicLoadFailure {
-  file: string;
-  reason: string;
-}
-
 /** @default 256 KiB */
 export const DEFAULT_MAX_TOPIC_DOCUMENT_BYTES = 256 * 1024;
 
 export interface TopicRegistryOptions {
-  configDir: string;
+  /** Where definitions are kept (the backend's topic store). */
+  store: TopicStore;
   compiler?: SchemaCompiler;
   clock?: () => Date;
   /** Largest topic document as stored; larger: SchemaTooLargeError. @default DEFAULT_MAX_TOPIC_DOCUMENT_BYTES */
   maxDocumentBytes?: number;
-  /** Deepest nesting of a stored document; a deeper file is skipped at load. @default DEFAULT_MAX_JSON_DEPTH */
-  maxDocumentDepth?: number;
 }
 
 /**
- * The set of topics and their compiled schemas. Definitions are persisted one
- * file per topic with an atomic replace, so a crash never leaves a topic
- * half-defined; one unreadable file is reported and skipped at load.
+ * The set of topics and their compiled schemas (compiled once, when a
+ * topic is loaded, created or changed). Definitions are persisted through
+ * the backend's TopicStore before a change takes effect; changes are
+ * serialized, so two requests never race on one topic.
  */
 export class TopicRegistry {
   private readonly topics = new Map<string, Topic>();
-  private readonly dir: string;
+  private readonly store: TopicStore;
   private readonly compiler: SchemaCompiler;
   private readonly clock: () => Date;
   private readonly maxDocumentBytes: number;
-  private readonly maxDocumentDepth: number;
-  /** Files that could not be loaded at start-up, for operators. */
+  private writing: Promise<unknown> = Promise.resolve();
+  /** Stored topics that could not be loaded at start-up, for operators. */
   readonly loadFailures: TopicLoadFailure[] = [];
 
   constructor(options: TopicRegistryOptions) {
-    this.dir = join(options.configDir, "topics");
+    this.store = options.store;
     this.compiler = options.compiler ?? new SchemaCompiler();
     this.clock = options.clock ?? (() => new Date());
     this.maxDocumentBytes = options.maxDocumentBytes ?? DEFAULT_MAX_TOPIC_DOCUMENT_BYTES;
-    this.maxDocumentDepth = options.maxDocumentDepth ?? DEFAULT_MAX_JSON_DEPTH;
   }
 
-  /** Reads every topic definition. Never throws for one bad file. */
-  load(): void {
-    mkdirSync(this.dir, { recursive: true });
-    // The folder itself must be durable before topic files are renamed into it.
-    syncDirectory(this.dir);
-    for (const file of readdirSync(this.dir).sort()) {
-      if (!file.endsWith(".json")) continue;
+  /** Reads and compiles every stored definition. Never throws for one bad document. */
+  async load(): Promise<void> {
+    const { definitions, failures } = await this.store.load();
+    this.loadFailures.push(...failures);
+    for (const definition of definitions) {
       try {
-        const bytes = readFileSync(join(this.dir, file));
-        if (exceedsJsonDepth(bytes, this.maxDocumentDepth)) throw new NestingTooDeepError(this.maxDocumentDepth);
-        const definition = JSON.parse(bytes.toString("utf8")) as TopicDefinition;
-        if (!isValidTopicName(definition?.name) || `${definition.name}.json` !== file) {
-          throw new Error("its name does not match the file name");
-        }
-        if (!Array.isArray(definition.schemas)) throw new Error("it has no schemas array");
         this.topics.set(definition.name, this.compile(definition));
       } catch (error) {
-        this.loadFailures.push({ file, reason: (error as Error).message });
+        this.loadFailures.push({ file: `${definition.name}.json`, source: definition.name, reason: (error as Error).message });
       }
     }
   }
@@ -106,34 +74,45 @@ export class TopicRegistry {
     return topic;
   }
 
-  create(name: string, schemas: unknown[]): TopicDefinition {
-    assertTopicName(name);
-    if (this.topics.has(name)) throw new TopicExistsError(name);
-    const definition: TopicDefinition = { name, schemas: schemas as EventSchema[], createdAt: this.clock().toISOString() };
-    const document = this.serialize(definition);
-    const topic = this.compile(definition);
-    this.persist(definition, document);
-    this.topics.set(name, topic);
-    return definition;
+  create(name: string, schemas: unknown[]): Promise<TopicDefinition> {
+    return this.serialized(async () => {
+      assertTopicName(name);
+      if (this.topics.has(name)) throw new TopicExistsError(name);
+      const definition: TopicDefinition = { name, schemas: schemas as EventSchema[], createdAt: this.clock().toISOString() };
+      const document = this.serialize(definition);
+      const topic = this.compile(definition);
+      await this.store.save(definition, document);
+      this.topics.set(name, topic);
+      return definition;
+    });
   }
 
   /** Replaces the schema set; every event type already defined must stay. */
-  replaceSchemas(name: string, schemas: unknown[]): TopicDefinition {
-    const current = this.require(name).definition;
-    const definition: TopicDefinition = {
-      ...current,
-      schemas: schemas as EventSchema[],
-      updatedAt: this.clock().toISOString(),
-    };
-    const document = this.serialize(definition);
-    const topic = this.compile(definition);
-    const missing = current.schemas.map((s) => s.eventType).filter((type) => !topic.validators.has(type));
-    if (missing.length > 0) {
-      throw new SchemaChangeError(`Schemas may only be added or changed, not removed; missing event types: ${missing.join(", ")}`);
-    }
-    this.persist(definition, document);
-    this.topics.set(name, topic);
-    return definition;
+  replaceSchemas(name: string, schemas: unknown[]): Promise<TopicDefinition> {
+    return this.serialized(async () => {
+      const current = this.require(name).definition;
+      const definition: TopicDefinition = {
+        ...current,
+        schemas: schemas as EventSchema[],
+        updatedAt: this.clock().toISOString(),
+      };
+      const document = this.serialize(definition);
+      const topic = this.compile(definition);
+      const missing = current.schemas.map((s) => s.eventType).filter((type) => !topic.validators.has(type));
+      if (missing.length > 0) {
+        throw new SchemaChangeError(`Schemas may only be added or changed, not removed; missing event types: ${missing.join(", ")}`);
+      }
+      await this.store.save(definition, document);
+      this.topics.set(name, topic);
+      return definition;
+    });
+  }
+
+  /** Runs `change` after every change before it has settled. */
+  private serialized<T>(change: () => Promise<T>): Promise<T> {
+    const result = this.writing.then(change, change);
+    this.writing = result.catch(() => {});
+    return result;
   }
 
   /**
@@ -158,14 +137,5 @@ export class TopicRegistry {
       validators.set(eventType, validate);
     });
     return { definition, validators };
-  }
-
-  private persist(definition: TopicDefinition, document: string): void {
-    try {
-      mkdirSync(this.dir, { recursive: true });
-      writeFileAtomic(join(this.dir, `${definition.name}.json`), document);
-    } catch (error) {
-      throw new WriteFailedError({ cause: error }, `Failed to store topic '${definition.name}'; it is unchanged`);
-    }
   }
 }

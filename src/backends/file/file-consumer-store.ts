@@ -1,8 +1,9 @@
 import { mkdirSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { ConsumersCorruptError, ConsumersWriteFailedError } from "../errors.ts";
-import { writeFileAtomicAsync } from "../fs/atomic-write-async.ts";
-import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from "../json/json-depth.ts";
+import { ConsumersCorruptError, ConsumersWriteFailedError } from "../../errors.ts";
+import { writeFileAtomicAsync } from "../../fs/atomic-write-async.ts";
+import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from "../../json/json-depth.ts";
+import { type ConsumerRemoval, type ConsumerStore, MAX_REMEMBERED_REMOVALS, type StoredConsumer } from "../../store/consumer-store.ts";
 import { CoalescedWriter } from "./coalesced-writer.ts";
 import { type CursorAdvance, CursorJournal } from "./cursor-journal.ts";
 
@@ -12,27 +13,6 @@ export const CONSUMERS_FILE = "consumers.json";
 export const CURSOR_JOURNAL_FILE = "consumer-cursors.jsonl";
 /** The journal is folded into `consumers.json` once it grows past this. @default 1 MiB */
 export const CURSOR_JOURNAL_MAX_BYTES = 1024 * 1024;
-/** Removals remembered, so `GET /consumers/{id}` can say why a consumer is gone. @default 100 */
-export const MAX_REMEMBERED_REMOVALS = 100;
-
-/** A registration as persisted. */
-export interface StoredConsumer {
-  id: string;
-  callback: string;
-  /** `whsec_…`; stored so deliveries after a restart carry valid signatures. */
-  secret: string;
-  /** Topic → sequence of the last event delivered (or registered as seen); 0 = none. */
-  cursors: Record<string, number>;
-  paused: boolean;
-  createdAt: string;
-}
-
-export interface ConsumerRemoval {
-  id: string;
-  callback: string;
-  removedAt: string;
-  reason: string;
-}
 
 interface ConsumersFile {
   consumers: StoredConsumer[];
@@ -52,7 +32,7 @@ type Save = { kind: "snapshot"; data: string } | { kind: "cursors"; advances: Cu
  * flight, which after a crash means that batch is delivered again:
  * at-least-once.
  */
-export class ConsumerStore {
+export class FileConsumerStore implements ConsumerStore {
   private readonly consumers = new Map<string, StoredConsumer>();
   private readonly removals = new Map<string, ConsumerRemoval>();
   private readonly writer: CoalescedWriter<Save>;
@@ -66,9 +46,9 @@ export class ConsumerStore {
   }
 
   /** Loads `DATA_DIR/consumers.json` (absent = no consumers). Throws ConsumersCorruptError rather than forget consumers. */
-  static open(dataDir: string): ConsumerStore {
+  static async open(dataDir: string): Promise<FileConsumerStore> {
     mkdirSync(dataDir, { recursive: true });
-    const store = new ConsumerStore(join(dataDir, CONSUMERS_FILE), join(dataDir, CURSOR_JOURNAL_FILE));
+    const store = new FileConsumerStore(join(dataDir, CONSUMERS_FILE), join(dataDir, CURSOR_JOURNAL_FILE));
     // A crash mid-write leaves the tmp file behind; the real file is intact.
     for (const name of readdirSync(dataDir)) {
       if (name.startsWith(`${CONSUMERS_FILE}.`) && name.endsWith(".tmp")) unlinkSync(join(dataDir, name));

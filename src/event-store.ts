@@ -1,0 +1,122 @@
+import { type AppDeps, createApp } from "./app.ts";
+import { createMemoryBackend, type MemoryData } from "./backends/memory/memory-backend.ts";
+import { openFileBackend } from "./backends/file/file-backend.ts";
+import type { Config } from "./config.ts";
+import type { ResolveFn } from "./consumers/callback-policy.ts";
+import { ConsumerService } from "./consumers/consumer-service.ts";
+import type { FetchFn } from "./consumers/delivery.ts";
+import type { LogStorage } from "./log/storage.ts";
+import type { StoreBackend } from "./store/backend.ts";
+import type { EventLog } from "./store/event-log.ts";
+import { TopicRegistry } from "./topics/topic-registry.ts";
+
+export interface OpenEventStoreOptions {
+  /** The file log's disk; tests inject faults through it. @default NodeLogStorage */
+  storage?: LogStorage;
+  /** File backend: lock DATA_DIR and CONFIG_DIR to this process (see FileBackendOptions.lock). @default true */
+  lockDirectories?: boolean;
+  /** For `eventLog: "memory"`: the data to open over (the same object again is a restart). @default a new, empty one */
+  memoryData?: MemoryData;
+  /** Start-up, recovery and delivery messages. @default console.warn */
+  report?: (message: string) => void;
+  /** Webhook deliveries go through it. @default globalThis.fetch */
+  fetch?: FetchFn;
+  /** ms since the epoch, for retry times and webhook timestamps. @default Date.now */
+  clock?: () => number;
+  /** ms since the epoch, for event timestamps; tests cross midnight with it. @default Date.now */
+  logClock?: () => number;
+  /** Backoff jitter. @default Math.random */
+  random?: () => number;
+  /** Host name → addresses for CALLBACK_ALLOW_PRIVATE=false. @default getaddrinfo */
+  resolve?: ResolveFn;
+  /** Webhook calls start once the store is open. `false` leaves `consumers.start()` to the caller. @default true */
+  deliver?: boolean;
+  /** Given to `createApp` over what the config and the store provide. */
+  app?: Partial<AppDeps>;
+}
+
+/** A store that is open: its backend, the services over it, and the HTTP app over those. */
+export interface EventStore {
+  readonly backend: StoreBackend;
+  readonly log: EventLog;
+  readonly registry: TopicRegistry;
+  readonly consumers: ConsumerService;
+  readonly app: ReturnType<typeof createApp>;
+  /** Stops deliveries, then closes the backend (flushing its writes). Once; later calls wait for the first. */
+  close(): Promise<void>;
+}
+
+/** Opens the backend `config.eventLog` names. */
+export function openBackend(config: Config, options: OpenEventStoreOptions = {}): Promise<StoreBackend> {
+  if (config.eventLog === "memory") {
+    return Promise.resolve(
+      createMemoryBackend({
+        idempotencyTtlMs: config.idempotencyTtlHours * 3_600_000,
+        ...(options.memoryData ? { data: options.memoryData } : {}),
+        ...(options.logClock ? { clock: options.logClock } : {}),
+      }),
+    );
+  }
+  return openFileBackend({
+    dataDir: config.dataDir,
+    configDir: config.configDir,
+    segmentMaxBytes: config.segmentMaxBytes,
+    idempotencyTtlMs: config.idempotencyTtlHours * 3_600_000,
+    maxDocumentDepth: config.maxJsonDepth,
+    ...(options.storage ? { storage: options.storage } : {}),
+    ...(options.logClock ? { clock: options.logClock } : {}),
+    ...(options.report ? { report: options.report } : {}),
+    ...(options.lockDirectories === false ? { lock: false } : {}),
+  });
+}
+
+/**
+ * The one composition of the store: backend → topic registry and consumer
+ * service → HTTP app. The server, the testing kit, the test harnesses and
+ * the benchmarks all open a store through it; none of them listens here.
+ */
+export async function openEventStore(config: Config, options: OpenEventStoreOptions = {}): Promise<EventStore> {
+  const report = options.report ?? ((message: string) => console.warn(message));
+  const backend = await openBackend(config, { ...options, report });
+  let consumers: ConsumerService;
+  let registry: TopicRegistry;
+  try {
+    registry = new TopicRegistry({ store: backend.topics, maxDocumentBytes: config.maxSchemaBytes });
+    await registry.load();
+    for (const failure of registry.loadFailures) report(`topic config ${failure.source} could not be loaded and is skipped: ${failure.reason}`);
+    consumers = ConsumerService.create({
+      ...config,
+      log: backend.log,
+      store: backend.consumers,
+      topicExists: (topic) => registry.get(topic) !== undefined,
+      report,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.clock ? { now: options.clock } : {}),
+      ...(options.random ? { random: options.random } : {}),
+      ...(options.resolve ? { resolve: options.resolve } : {}),
+    });
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
+  if (options.deliver !== false) consumers.start();
+  const app = createApp({ ...config, registry, log: backend.log, consumers, delivery: consumers, ...options.app });
+  let closing: Promise<void> | null = null;
+  return {
+    backend,
+    log: backend.log,
+    registry,
+    consumers,
+    app,
+    close() {
+      closing ??= (async () => {
+        try {
+          await consumers.stop();
+        } finally {
+          await backend.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}

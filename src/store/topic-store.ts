@@ -1,0 +1,38 @@
+import type { EventSchema } from "../topics/schema-compiler.ts";
+
+/** A topic as stored: its name, one JSON Schema per event type, and when it was made and last changed. */
+export interface TopicDefinition {
+  name: string;
+  schemas: EventSchema[];
+  createdAt: string;
+  updatedAt?: string;
+}
+
+/** A stored topic that could not be loaded: skipped and reported, never fatal. */
+export interface TopicLoadFailure {
+  /** The document's name in the store (the file name in the file backend). */
+  file: string;
+  /** Where it lives, for operators (a path in the file backend). */
+  source: string;
+  reason: string;
+}
+
+export interface StoredTopics {
+  definitions: TopicDefinition[];
+  failures: TopicLoadFailure[];
+}
+
+/**
+ * Where topic definitions are kept. The registry (src/topics/) owns the
+ * rules (names, schemas, size limits) and the compiled validators; a store
+ * only keeps documents, each replaced atomically.
+ */
+export interface TopicStore {
+  /** Every stored definition, in name order; one that cannot be decoded is a failure, not an error. */
+  load(): Promise<StoredTopics>;
+  /**
+   * Stores `definition` as `document` (its compact JSON, already size-checked),
+   * replacing any earlier version atomically. @throws WriteFailedError
+   */
+  save(definition: TopicDefinition, document: string): Promise<void>;
+}
