@@ -16,10 +16,13 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loadConfig(process.env, argv);
-  ensureWritableDirectory(config.dataDir, "DATA_DIR");
-  ensureWritableDirectory(config.configDir, "CONFIG_DIR");
+  if (config.eventLog === "file") {
+    ensureWritableDirectory(config.dataDir, "DATA_DIR");
+    ensureWritableDirectory(config.configDir, "CONFIG_DIR");
+  }
   const server = await startServer(config);
-  console.log(`event-store ${VERSION} listening on ${server.url} (data: ${config.dataDir}, config: ${config.configDir})`);
+  const where = config.eventLog === "file" ? `data: ${config.dataDir}, config: ${config.configDir}` : "EVENT_LOG=memory: nothing survives a restart";
+  console.log(`event-store ${VERSION} listening on ${server.url} (${where})`);
 
   const { promise: stopped, resolve } = Promise.withResolvers<number>();
   const shutdown = (signal: string) => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
-import { SIMPLE_SCHEMA, createTestApp, tempDir, type TestApp } from "./utils.ts";
+import { SIMPLE_SCHEMA, createTestApp, fileTest, tempDir, type TestApp } from "./utils.ts";
 
 const batch = (n: number, topic = "t") => [{ topic, type: "e", payload: { n } }];
 
@@ -116,7 +116,7 @@ describe("Idempotency-Key", () => {
     expect(await publish(store, batch(1), "k")).toEqual({ status: 201, body: { eventIds: ["t-2"] }, replayed: null });
   });
 
-  test("key segments of days wholly past the TTL are deleted at start-up; the rest still replays", async () => {
+  fileTest("key segments of days wholly past the TTL are deleted at start-up; the rest still replays", async () => {
     using dir = tempDir();
     let now = Date.parse("2025-01-10T12:00:00.000Z");
     let store = await storeWithTopic(dir.path, { clock: () => now });
@@ -135,7 +135,7 @@ describe("Idempotency-Key", () => {
     await store[Symbol.asyncDispose]();
   });
 
-  test("a key is committed with its batch: a crash that loses the key's part loses the batch", async () => {
+  fileTest("a key is committed with its batch: a crash that loses the key's part loses the batch", async () => {
     using dir = tempDir();
     let store = await storeWithTopic(dir.path);
     await publish(store, batch(1), "first");

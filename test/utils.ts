@@ -1,3 +1,4 @@
+import { test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +19,10 @@ import type { TopicRegistry } from "../src/topics/topic-registry.ts";
  * behaviour (files on disk, crashes) pin theirs.
  */
 export const TEST_BACKEND: BackendKind = process.env.EVENT_LOG === "memory" ? "memory" : "file";
+/** Whether the suites' backend writes files: assertions about DATA_DIR and CONFIG_DIR contents hold only then. */
+export const ON_DISK = TEST_BACKEND === "file";
+/** A test of what the file backend writes to disk: skipped on other backends. */
+export const fileTest = test.skipIf(!ON_DISK);
 
 /** A temporary directory removed when the `using` scope ends. */
 export function tempDir(prefix = "event-store-test-"): { path: string } & Disposable {
