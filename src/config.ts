@@ -90,6 +90,12 @@ export interface Config {
   callbackAllowPrivate: boolean;
   /** Requests per minute per client address (bursts up to the same number); 0 turns the limit off. @default 0 */
   rateLimitPerMinute: number;
+  /**
+   * Browser origins allowed to call the API (CORS_ORIGINS: `*` or a
+   * comma-separated list such as `https://app.example,http://localhost:5173`).
+   * @default [] (no CORS headers: browsers on other origins are refused)
+   */
+  corsOrigins: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -153,6 +159,25 @@ const tokenList: Parser<readonly string[]> = (raw, name) => {
   return Object.freeze(tokens);
 };
 
+/** `*`, or origins as a browser sends them (`scheme://host[:port]`, no path): anything else could never match. */
+const originList: Parser<readonly string[]> = (raw, name) => {
+  const origins = raw.split(",").map((origin) => origin.trim()).filter((origin) => origin !== "");
+  if (origins.length === 0) throw new ConfigError(`${name} is set but holds no origin; unset it to turn CORS off`);
+  for (const origin of origins) {
+    if (origin === "*") continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || parsed.origin !== origin) {
+      throw new ConfigError(`${name}: '${origin}' is not an origin like https://app.example or http://localhost:5173`);
+    }
+  }
+  return Object.freeze(origins);
+};
+
 function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
   return s;
 }
@@ -178,6 +203,7 @@ export const SETTINGS = [
   setting({ key: "authTokens", env: "AUTH_TOKEN", description: "Bearer token(s), comma-separated; required on every route but GET /health (prefer the variable: flags show in ps)", parse: tokenList, fallback: Object.freeze([]) as readonly string[] }),
   setting({ key: "callbackAllowPrivate", env: "CALLBACK_ALLOW_PRIVATE", description: "false: refuse callbacks resolving to loopback/private/link-local addresses", parse: boolean, fallback: DEFAULT_CALLBACK_ALLOW_PRIVATE }),
   setting({ key: "rateLimitPerMinute", env: "RATE_LIMIT_PER_MINUTE", description: "Requests per minute per client address, 429 beyond (0 = off)", parse: integer(0, 1_000_000), fallback: DEFAULT_RATE_LIMIT_PER_MINUTE }),
+  setting({ key: "corsOrigins", env: "CORS_ORIGINS", description: "Browser origins allowed by CORS: * or a comma-separated list of origins", parse: originList, fallback: Object.freeze([]) as readonly string[] }),
 ] as const;
 
 /** `MAX_BODY_BYTES` → `--max-body-bytes`. */
