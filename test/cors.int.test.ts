@@ -12,7 +12,11 @@ async function withApp(overrides: Partial<AppDeps>, run: (request: (method: stri
 }
 
 function corsHeaders(response: Response): Record<string, string> {
-  return Object.fromEntries([...response.headers].filter(([name]) => name.startsWith("access-control-")));
+  const found: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    if (name.startsWith("access-control-")) found[name] = value;
+  });
+  return found;
 }
 
 const PREFLIGHT = {
