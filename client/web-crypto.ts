@@ -10,9 +10,9 @@
 /** The parts of WebCrypto the client uses. */
 export type WebCrypto = Pick<Crypto, "getRandomValues" | "subtle">;
 
-// A variable, not a literal: bundlers must not try to resolve (or polyfill)
+// Computed, not a literal (which minifiers would inline): bundlers must not try to resolve (or polyfill)
 // a Node built-in for a browser build that never reaches this import.
-const NODE_CRYPTO = "node:crypto";
+const NODE_CRYPTO = ["node", "crypto"].join(":");
 
 let cached: Promise<WebCrypto> | undefined;
 
