@@ -1,0 +1,20 @@
+// Copied into the Bun app as kit.test.ts: the testing kit, loaded from node_modules.
+import { expect, test } from "bun:test";
+import { EventStoreClient } from "@event-store-js/client";
+import { startEventStore } from "@event-store-js/server/testing";
+
+test("the testing kit starts a real store on a free port, with its docs assets", async () => {
+  await using store = await startEventStore();
+  expect(store.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  await store.client.createTopic("orders", [{ eventType: "order.placed", type: "object" }]);
+  const id = await store.client.publishEvent("orders", "order.placed", { orderId: "42" });
+  const client = new EventStoreClient({ baseUrl: store.url });
+  expect((await client.getEvents("orders")).map((event) => [event.id, event.payload])).toEqual([[id, { orderId: "42" }]]);
+  for (const asset of ["scalar.js", "inter-latin.woff2", "jetbrains-mono-latin.woff2"]) {
+    const response = await fetch(`${store.url}/swagger/assets/${asset}`);
+    expect([asset, response.status]).toEqual([asset, 200]);
+    expect((await response.arrayBuffer()).byteLength).toBeGreaterThan(10_000);
+  }
+  const document = (await (await fetch(`${store.url}/swagger/json`)).json()) as { servers: unknown };
+  expect(document.servers).toEqual([{ url: store.url }]);
+});
