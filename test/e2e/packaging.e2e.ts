@@ -135,7 +135,7 @@ beforeAll(async () => {
   await Promise.all([
     npmInstall(esmApp, [clientTarball, ...PEERS]),
     npmInstall(cjsApp, [clientTarball]),
-    ok(["bun", "add", serverTarball, clientTarball], bunApp),
+    ok(["bun", "add", serverTarball, clientTarball], bunApp).then(() => ok(["bun", "add", "-d", "@types/bun@1.4.5"], bunApp)),
   ]);
   for (const file of ["consumer.ts", "consumer-cjs.cts", "wrong.ts"]) cpSync(join(APPS, file), join(esmApp, file));
   writeFileSync(join(esmApp, "app.mjs"), appSource("esm"));
@@ -143,6 +143,7 @@ beforeAll(async () => {
   // Node 18 has no `crypto` global; Node 20+ does. Removing it shows the client does not need it.
   writeFileSync(join(cjsApp, "no-crypto-global.cjs"), "delete globalThis.crypto;\n");
   cpSync(join(APPS, "kit-test.ts"), join(bunApp, "kit.test.ts"));
+  cpSync(join(APPS, "bun-tsconfig.json"), join(bunApp, "tsconfig.json"));
   store = await startEventStore();
 }, SETUP_TIMEOUT_MS);
 
@@ -152,9 +153,9 @@ afterAll(async () => {
 });
 
 describe("the client package (@event-store-js/client)", () => {
-  test("the tarball holds package.json and the built dist only", async () => {
+  test("the tarball holds package.json, its README and the built dist only", async () => {
     const entries = await tarEntries(clientTarball);
-    expect(entries.filter((entry) => !entry.startsWith("package/dist/"))).toEqual(["package/package.json"]);
+    expect(entries.filter((entry) => !entry.startsWith("package/dist/")).sort()).toEqual(["package/README.md", "package/package.json"]);
     for (const file of ["index.js", "index.cjs", "index.browser.js", "index.d.ts", "index.d.cts", "typed.js", "typed.cjs", "typed.d.ts", "typed.d.cts"]) {
       expect(entries).toContain(`package/dist/${file}`);
     }
@@ -237,5 +238,11 @@ describe("the server package (@event-store-js/server)", () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toContain(" 1 pass");
     expect(result.stderr).toContain(" 0 fail");
+  }, STEP_TIMEOUT_MS);
+
+  test("tsc with the tsconfig `bun init` writes type-checks a test using the kit (the kit ships as TypeScript)", async () => {
+    const result = await run(["node", TSC, "-p", "."], bunApp);
+    expect(result.stdout + result.stderr).toBe("");
+    expect(result.code).toBe(0);
   }, STEP_TIMEOUT_MS);
 });

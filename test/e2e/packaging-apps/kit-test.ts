@@ -1,4 +1,5 @@
-// Copied into the Bun app as kit.test.ts: the testing kit, loaded from node_modules.
+// Copied into the Bun app as kit.test.ts: the testing kit, loaded from node_modules,
+// and type-checked there with the tsconfig `bun init` writes (bun-tsconfig.json).
 import { expect, test } from "bun:test";
 import { EventStoreClient } from "@event-store-js/client";
 import { startEventStore } from "@event-store-js/server/testing";
@@ -18,3 +19,8 @@ test("the testing kit starts a real store on a free port, with its docs assets",
   const document = (await (await fetch(`${store.url}/swagger/json`)).json()) as { servers: unknown };
   expect(document.servers).toEqual([{ url: store.url }]);
 });
+
+// Never called: only for the type check, which must refuse a wrong setting.
+export const wrongSetting = () =>
+  // @ts-expect-error port is a number
+  startEventStore({ config: { port: "8000" } });
