@@ -30,9 +30,9 @@ export interface RequestOptions {
   /** Overrides the configured `retries`. */
   retries?: number;
   /**
-   * Whether sending the request twice does no more than sending it once, so
-   * a `429` (refused before it was processed, but who knows for a proxy)
-   * may be retried. @default true for GET, PUT and DELETE, false for POST
+   * Whether sending the request twice does no more than sending it once.
+   * Only then is a `429` retried: this server refuses before processing,
+   * but a proxy in between may not. @default true for GET, PUT and DELETE, false for POST
    */
   safeToRepeat?: boolean;
 }

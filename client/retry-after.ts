@@ -5,7 +5,7 @@
  * @module
  */
 
-/** Share of the announced wait added at random, so clients told the same time do not return in lockstep. */
+/** Share of the announced wait added at random, so clients told the same time do not return in lockstep. @default 0.2 */
 export const RETRY_AFTER_JITTER = 0.2;
 /** Least jitter range in ms, also for `Retry-After: 0`. @default 100 */
 export const MIN_RETRY_AFTER_JITTER_MS = 100;

@@ -1,5 +1,5 @@
+// So the `file` imports below type-check wherever this file is compiled, an app's tsc included.
 /// <reference path="./embedded-assets.d.ts" />
-// (The reference: the `file` imports below type-check wherever this file is compiled, an app's tsc included.)
 import { swagger } from "@elysiajs/swagger";
 import { Elysia } from "elysia";
 import { RouteNotFoundError } from "../errors.ts";
