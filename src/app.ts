@@ -21,6 +21,10 @@ export interface AppDeps {
   /** Consumer registrations and webhook delivery; usually also passed as `delivery`. */
   consumers?: Consumers;
   maxBodyBytes: number;
+  /** Deepest JSON body accepted; deeper: 400 NESTING_TOO_DEEP. */
+  maxJsonDepth: number;
+  /** Time for a request body to arrive; later: 408. */
+  bodyTimeoutMs: number;
   maxBatchEvents: number;
   maxPageSize: number;
   /** Bearer tokens required on every route but `GET /health`; empty or absent: no authentication. */
@@ -48,7 +52,7 @@ export function createApp(deps: AppDeps) {
     .use(rateLimit(deps.rateLimitPerMinute ?? 0, deps.clientAddress ? { clientAddress: deps.clientAddress } : {}))
     .use(bearerAuth(deps.authTokens ?? []))
     .use(apiDocs({ version: VERSION }))
-    .use(jsonBody(deps.maxBodyBytes))
+    .use(jsonBody({ maxBodyBytes: deps.maxBodyBytes, maxJsonDepth: deps.maxJsonDepth, bodyTimeoutMs: deps.bodyTimeoutMs }))
     .use(healthRoutes(deps.delivery ?? NO_DELIVERY))
     .use(topicRoutes(deps))
     .use(eventRoutes(deps))
