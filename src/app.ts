@@ -3,6 +3,7 @@ import type { Consumers } from "./consumers/consumer-model.ts";
 import type { EventLog } from "./store/event-log.ts";
 import { bearerAuth } from "./http/auth.ts";
 import { NO_CONSUMERS, consumerRoutes } from "./http/consumer-routes.ts";
+import { corsPolicy } from "./http/cors.ts";
 import { apiDocs } from "./http/docs.ts";
 import { toErrorResponse } from "./http/error-response.ts";
 import { eventRoutes } from "./http/event-routes.ts";
@@ -28,6 +29,8 @@ export interface AppDeps {
   maxPageSize: number;
   /** Bearer tokens required on every route but `GET /health`; empty or absent: no authentication. */
   authTokens?: readonly string[];
+  /** Origins allowed by CORS (`*` for any); empty or absent: no CORS headers. */
+  corsOrigins?: readonly string[];
   /** Requests per minute per client address; 0 or absent: no limit. */
   rateLimitPerMinute?: number;
   /** The peer address of a request, for the rate limit. @default none: every request counts as "local" */
@@ -43,6 +46,8 @@ export function createApp(deps: AppDeps) {
   const reportError = deps.reportError ?? ((error: unknown) => console.error("unexpected error:", error));
   return new Elysia()
     .onError(({ code, error }) => toErrorResponse(code, error, reportError))
+    // First: a preflight never carries the token, and a 401/429 must still be readable by the page.
+    .use(corsPolicy(deps.corsOrigins ?? []))
     // Before everything else, docs included: a refused request is neither routed nor parsed.
     .use(rateLimit(deps.rateLimitPerMinute ?? 0, deps.clientAddress ? { clientAddress: deps.clientAddress } : {}))
     .use(bearerAuth(deps.authTokens ?? []))

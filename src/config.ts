@@ -112,6 +112,12 @@ export interface Config {
   maxSchemaBytes: number;
   /** A request body still arriving after this many ms gets 408 and its connection is closed. @default 30000 */
   bodyTimeoutMs: number;
+  /**
+   * Browser origins allowed to call the API (CORS_ORIGINS: `*` or a
+   * comma-separated list such as `https://app.example,http://localhost:5173`).
+   * @default [] (no CORS headers: browsers on other origins are refused)
+   */
+  corsOrigins: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -175,6 +181,25 @@ const tokenList: Parser<readonly string[]> = (raw, name) => {
   return Object.freeze(tokens);
 };
 
+/** `*`, or origins as a browser sends them (`scheme://host[:port]`, no path): anything else could never match. */
+const originList: Parser<readonly string[]> = (raw, name) => {
+  const origins = raw.split(",").map((origin) => origin.trim()).filter((origin) => origin !== "");
+  if (origins.length === 0) throw new ConfigError(`${name} is set but holds no origin; unset it to turn CORS off`);
+  for (const origin of origins) {
+    if (origin === "*") continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || parsed.origin !== origin) {
+      throw new ConfigError(`${name}: '${origin}' is not an origin like https://app.example or http://localhost:5173`);
+    }
+  }
+  return Object.freeze(origins);
+};
+
 function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
   return s;
 }
@@ -204,6 +229,7 @@ export const SETTINGS = [
   setting({ key: "maxJsonDepth", env: "MAX_JSON_DEPTH", description: "Deepest nesting in a JSON body or stored document (deeper: 400)", parse: integer(2, 10_000), fallback: DEFAULT_MAX_JSON_DEPTH }),
   setting({ key: "maxSchemaBytes", env: "MAX_SCHEMA_BYTES", description: "Largest stored topic document in bytes (larger: 400)", parse: integer(1024, 64 * 1024 * 1024), fallback: DEFAULT_MAX_SCHEMA_BYTES }),
   setting({ key: "bodyTimeoutMs", env: "BODY_TIMEOUT_MS", description: "Time for a request body to arrive in ms (later: 408)", parse: integer(100, 3_600_000), fallback: DEFAULT_BODY_TIMEOUT_MS }),
+  setting({ key: "corsOrigins", env: "CORS_ORIGINS", description: "Browser origins allowed by CORS: * or a comma-separated list of origins", parse: originList, fallback: Object.freeze([]) as readonly string[] }),
 ] as const;
 
 /** `MAX_BODY_BYTES` → `--max-body-bytes`. */

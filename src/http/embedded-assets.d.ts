@@ -5,8 +5,3 @@ declare module "*.woff2" {
   const path: string;
   export default path;
 }
-
-declare module "*/dist/browser/standalone.js" {
-  const path: string;
-  export default path;
-}
