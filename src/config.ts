@@ -7,6 +7,7 @@
 import { DEFAULT_MAX_JSON_DEPTH } from "./json/json-depth.ts";
 import type { BackendKind } from "./store/backend.ts";
 import { DEFAULT_MAX_TOPIC_DOCUMENT_BYTES } from "./topics/topic-registry.ts";
+import { ConfigError } from "./errors.ts";
 
 /** @default 8000 */
 export const DEFAULT_PORT = 8000;
@@ -120,9 +121,7 @@ export interface Config {
   corsOrigins: readonly string[];
 }
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+export { ConfigError };
 
 type Parser<T> = (raw: string, name: string) => T;
 

@@ -3,9 +3,59 @@
  * HTTP status and a stable machine-readable `code`; the HTTP layer maps them
  * to `{"error": message, "code": code}` and never inspects message text.
  */
+/** The codes of a 400 INVALID_REQUEST family: what `InvalidRequestError` may carry. */
+export const INVALID_REQUEST_CODES = [
+  "INVALID_REQUEST",
+  "BATCH_TOO_LARGE",
+  "INVALID_DATE",
+  "INVALID_EVENT_ID",
+  "INVALID_IDEMPOTENCY_KEY",
+  "INVALID_LIMIT",
+  "INVALID_WAIT",
+  "PAYLOAD_TOO_DEEP",
+] as const;
+export type InvalidRequestCode = (typeof INVALID_REQUEST_CODES)[number];
+
+/**
+ * Every `code` the server answers with: a closed set. A new failure gets a
+ * class here and its code here; clients may switch on these.
+ */
+export const ERROR_CODES = [
+  ...INVALID_REQUEST_CODES,
+  "MALFORMED_JSON",
+  "PAYLOAD_TOO_LARGE",
+  "NESTING_TOO_DEEP",
+  "REQUEST_TIMEOUT",
+  "SCHEMA_TOO_LARGE",
+  "INVALID_TOPIC_NAME",
+  "INVALID_SCHEMA",
+  "TOPIC_EXISTS",
+  "TOPIC_NOT_FOUND",
+  "UNKNOWN_EVENT_TYPE",
+  "SCHEMA_VALIDATION_FAILED",
+  "SCHEMA_REMOVED",
+  "SEQUENCE_CONFLICT",
+  "IDEMPOTENCY_KEY_REUSED",
+  "UNAUTHORIZED",
+  "RATE_LIMITED",
+  "NOT_FOUND",
+  "WRITE_FAILED",
+  "LOG_CORRUPT",
+  "SHUTTING_DOWN",
+  "INTERNAL_ERROR",
+  "CONSUMER_NOT_FOUND",
+  "INVALID_CALLBACK",
+  "INVALID_CONSUMER_TOPICS",
+  "INVALID_SECRET",
+  "CONSUMERS_WRITE_FAILED",
+  "CONSUMERS_CORRUPT",
+  "CONSUMERS_UNAVAILABLE",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
 export abstract class EventStoreError extends Error {
   abstract readonly status: number;
-  abstract readonly code: string;
+  abstract readonly code: ErrorCode;
   /** Extra fields merged into the JSON error body (never paths or stacks). */
   readonly details: Record<string, unknown> = {};
   /** Extra response headers, e.g. `WWW-Authenticate` or `Retry-After`. */
@@ -19,8 +69,8 @@ export abstract class EventStoreError extends Error {
 
 export class InvalidRequestError extends EventStoreError {
   readonly status = 400;
-  readonly code: string;
-  constructor(message: string, code = "INVALID_REQUEST", options?: ErrorOptions) {
+  readonly code: InvalidRequestCode;
+  constructor(message: string, code: InvalidRequestCode = "INVALID_REQUEST", options?: ErrorOptions) {
     super(message, options);
     this.code = code;
   }
@@ -259,4 +309,26 @@ export class ConsumersUnavailableError extends EventStoreError {
   constructor() {
     super("Consumer delivery is not enabled on this server");
   }
+}
+
+// Start-up failures: never an HTTP answer, so no code; `main.ts` prints their message and exits.
+
+/** A setting's value is invalid; the message names the setting. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Another live server holds this directory; two writers would interleave its files. */
+export class DataDirLockedError extends Error {
+  override name = "DataDirLockedError";
+}
+
+/** A configured directory cannot be created or written; the message names the setting and the OS reason. */
+export class DirectoryNotWritableError extends Error {
+  override name = "DirectoryNotWritableError";
+}
+
+/** A delivery refused by CALLBACK_ALLOW_PRIVATE=false; counts as a failed attempt, never answered over HTTP. */
+export class CallbackRefusedError extends Error {
+  override name = "CallbackRefusedError";
 }

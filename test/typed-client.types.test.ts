@@ -24,7 +24,7 @@ test("the typed client talks to a real server", async () => {
   expect(created.data).toEqual({ message: "Topic 'orders' created successfully" });
   const published = await api.events.post([{ topic: "orders", type: "placed", payload: { total: 5 } }]);
   expect(published.data).toEqual({ eventIds: ["orders-1"] });
-  const read = await api.topics({ topic: "orders" }).events.get({ query: { limit: "10" } });
+  const read = await api.topics({ topic: "orders" }).events.get({ query: { limit: 10 } });
   expect(read.data?.events.map((e) => e.payload)).toEqual([{ total: 5 }]);
   const missing = await api.topics({ topic: "nope" }).get();
   expect(missing.status).toBe(404);

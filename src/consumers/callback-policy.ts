@@ -2,6 +2,7 @@ import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { InvalidCallbackError } from "../errors.ts";
 import type { FetchFn } from "./delivery.ts";
+import { CallbackRefusedError } from "../errors.ts";
 
 /** Resolves a host name to its addresses (IPv4 dotted, IPv6 colon form). */
 export type ResolveFn = (hostname: string) => Promise<string[]>;
@@ -10,10 +11,7 @@ export type ResolveFn = (hostname: string) => Promise<string[]>;
 export const systemResolve: ResolveFn = async (hostname) =>
   (await lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
 
-/** A delivery refused by CALLBACK_ALLOW_PRIVATE=false; counts as a failed attempt. */
-export class CallbackRefusedError extends Error {
-  override name = "CallbackRefusedError";
-}
+export { CallbackRefusedError };
 
 export const PRIVATE_ADDRESS_MESSAGE = "callback resolves to a private address";
 /** Longest a registration waits for its callback's host to resolve. @default 5 000 */

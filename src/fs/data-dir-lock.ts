@@ -1,14 +1,12 @@
 import { closeSync, ftruncateSync, openSync, readFileSync, realpathSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { tryLockExclusive } from "./flock.ts";
+import { DataDirLockedError } from "../errors.ts";
 
 /** `<dir>/event-store.pid`: locked by the server that owns the directory, and naming it. */
 export const LOCK_FILE = "event-store.pid";
 
-/** Another live server holds this directory; two writers would interleave its files. */
-export class DataDirLockedError extends Error {
-  override name = "DataDirLockedError";
-}
+export { DataDirLockedError };
 
 export interface DataDirLock {
   release(): void;

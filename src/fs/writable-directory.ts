@@ -1,10 +1,8 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DirectoryNotWritableError } from "../errors.ts";
 
-/** A configured directory cannot be created or written; the message names the setting and the OS reason. */
-export class DirectoryNotWritableError extends Error {
-  override name = "DirectoryNotWritableError";
-}
+export { DirectoryNotWritableError };
 
 /**
  * Creates `path` (and its parents) when missing and proves it writable by

@@ -93,10 +93,11 @@ export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize, shutdo
     )
     .get(
       "/topics/:topic/events",
-      async ({ params, query, request }) => {
+      async (context) => {
+        const { params, query, request } = context;
         assertTopicName(params.topic);
         registry.require(params.topic);
-        const { range, waitMs } = parseReadQuery(params.topic, query, maxPageSize);
+        const { range, waitMs } = parseReadQuery(params.topic, query, maxPageSize, (context as unknown as InvalidNumbers)[INVALID_NUMBERS]);
         if (waitMs > 0) {
           const signal = shutdownSignal ? AbortSignal.any([request.signal, shutdownSignal]) : request.signal;
           await waitForEvents(log, params.topic, range.after, waitMs, signal);
@@ -109,9 +110,17 @@ export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize, shutdo
         query: t.Object({
           sinceEventId: t.Optional(t.String({ description: "Only events after this id (of this topic)", examples: ["user-events-1"] })),
           date: t.Optional(t.String({ description: "Only events stored on this UTC date, YYYY-MM-DD", examples: ["2025-01-15"] })),
-          limit: t.Optional(t.String({ description: `Most events to return (1-${maxPageSize}; larger values are capped)`, examples: ["100"] })),
-          waitMs: t.Optional(t.String({ description: `When no event follows sinceEventId yet, wait up to this many ms (max ${MAX_WAIT_MS}) for one`, examples: ["30000"] })),
+          limit: t.Optional(t.Integer({ minimum: 1, description: `Most events to return (1-${maxPageSize}; larger values are capped)`, examples: [100] })),
+          waitMs: t.Optional(
+            t.Integer({ minimum: 0, maximum: MAX_WAIT_MS, description: `When no event follows sinceEventId yet, wait up to this many ms (max ${MAX_WAIT_MS}) for one`, examples: [30000] }),
+          ),
         }),
+        // Before validation, which would coerce "1e3" or "0x10" into a number and refuse
+        // "0" before the topic is checked: the raw text must be plain decimal digits in
+        // range; a bad one is taken out and reported in the handler, in the API's order.
+        transform(context) {
+          (context as unknown as InvalidNumbers)[INVALID_NUMBERS] = takeInvalidNumbers(context.query as Record<string, unknown>);
+        },
         response: {
           200: documented(EventsModel, "The events after `sinceEventId` (all when absent), oldest first; an empty list when there are none", {
             events: [
@@ -164,11 +173,31 @@ function parseIdempotencyKey(value: string | undefined): string | undefined {
 interface ReadQuery {
   sinceEventId?: string;
   date?: string;
-  limit?: string;
-  waitMs?: string;
+  limit?: number;
+  waitMs?: number;
 }
 
-export function parseReadQuery(topic: string, query: ReadQuery, maxPageSize: number): { range: ReadRange; waitMs: number } {
+const INVALID_NUMBERS = Symbol("invalid limit/waitMs");
+
+/** Which numeric query parameters were sent as something other than plain decimal digits in range. */
+interface InvalidNumbers {
+  [INVALID_NUMBERS]?: { limit: boolean; waitMs: boolean };
+}
+
+function takeInvalidNumbers(query: Record<string, unknown>): { limit: boolean; waitMs: boolean } {
+  const limit = query.limit !== undefined && !(typeof query.limit === "string" && /^[1-9]\d{0,15}$/.test(query.limit));
+  const waitMs = query.waitMs !== undefined && !(typeof query.waitMs === "string" && /^\d{1,6}$/.test(query.waitMs) && Number(query.waitMs) <= MAX_WAIT_MS);
+  if (limit) delete query.limit;
+  if (waitMs) delete query.waitMs;
+  return { limit, waitMs };
+}
+
+export function parseReadQuery(
+  topic: string,
+  query: ReadQuery,
+  maxPageSize: number,
+  invalid: { limit: boolean; waitMs: boolean } = { limit: false, waitMs: false },
+): { range: ReadRange; waitMs: number } {
   let after = 0;
   if (query.sinceEventId !== undefined) {
     const parsed = parseEventId(query.sinceEventId);
@@ -180,21 +209,13 @@ export function parseReadQuery(topic: string, query: ReadQuery, maxPageSize: num
     }
     after = parsed.sequence;
   }
-  let limit = maxPageSize;
-  if (query.limit !== undefined) {
-    if (!/^[1-9]\d{0,15}$/.test(query.limit)) throw new InvalidRequestError("limit must be a positive integer", "INVALID_LIMIT");
-    limit = Math.min(Number(query.limit), maxPageSize);
-  }
+  if (invalid.limit) throw new InvalidRequestError("limit must be a positive integer", "INVALID_LIMIT");
+  const limit = query.limit === undefined ? maxPageSize : Math.min(query.limit, maxPageSize);
   if (query.date !== undefined && !isCalendarDate(query.date)) {
     throw new InvalidRequestError("date must be a real date in YYYY-MM-DD format", "INVALID_DATE");
   }
-  let waitMs = 0;
-  if (query.waitMs !== undefined) {
-    if (!/^\d{1,6}$/.test(query.waitMs) || Number(query.waitMs) > MAX_WAIT_MS) {
-      throw new InvalidRequestError(`waitMs must be an integer from 0 to ${MAX_WAIT_MS}`, "INVALID_WAIT");
-    }
-    waitMs = Number(query.waitMs);
-  }
+  if (invalid.waitMs) throw new InvalidRequestError(`waitMs must be an integer from 0 to ${MAX_WAIT_MS}`, "INVALID_WAIT");
+  const waitMs = query.waitMs ?? 0;
   if (query.date === undefined) return { range: { after, limit }, waitMs };
   // A date is the UTC day it names: events whose timestamp falls within it.
   const fromTime = Date.parse(`${query.date}T00:00:00.000Z`);

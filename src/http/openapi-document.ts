@@ -14,7 +14,7 @@ const MEDIA_TYPE = "application/json";
  * OpenAPI wants a map. Here: one media type, `application/json`; every
  * response has a description (its schema's, else the status text) and its
  * schema's examples as named media-type examples (an error's `code` names it);
- * parameter examples become maps; a request schema wrapped in a one-element
+ * parameter examples become maps and numeric query parameters say integer; a request schema wrapped in a one-element
  * `allOf` (how models.ts declares the publish body) is unwrapped; `servers`
  * lists `origin`, the server as the client reached it. Returns a copy: the
  * plugin caches its own.
@@ -63,8 +63,22 @@ function response(status: string, generated: unknown): JsonObject {
 }
 
 function parameter(generated: unknown): unknown {
-  if (!isObject(generated) || !Array.isArray(generated.examples)) return generated;
-  return { ...generated, examples: exampleMap(generated.examples) };
+  if (!isObject(generated)) return generated;
+  const published: JsonObject = { ...generated, schema: numericSchema(generated.schema) };
+  if (Array.isArray(generated.examples)) published.examples = exampleMap(generated.examples);
+  return published;
+}
+
+/**
+ * A numeric query parameter is generated as `anyOf: [<string, format integer>,
+ * <integer>]` (the framework's coercion of query text); published as the
+ * integer it is, so clients generated from the document send numbers.
+ */
+function numericSchema(schema: unknown): unknown {
+  if (!isObject(schema) || !Array.isArray(schema.anyOf)) return schema;
+  const numeric = schema.anyOf.find((branch) => isObject(branch) && (branch.type === "integer" || branch.type === "number"));
+  const textual = schema.anyOf.every((branch) => branch === numeric || (isObject(branch) && branch.type === "string" && typeof branch.format === "string"));
+  return numeric !== undefined && textual ? numeric : schema;
 }
 
 function jsonOnly(content: unknown): JsonObject | undefined {
