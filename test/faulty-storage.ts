@@ -43,10 +43,17 @@ export class FaultyStorage extends NodeLogStorage {
     return fault;
   }
 
-  override openAppend(path: string): FileHandle {
+  override openAppend(path: string, mode?: number): FileHandle {
     if (this.take(["open-EMFILE"]) !== null) throw errno("EMFILE");
     this.openedForAppend.push(path);
-    const file = super.openAppend(path);
+    const file = super.openAppend(path, mode);
+    this.openHandles.set(file, path);
+    return file;
+  }
+
+  override openWrite(path: string, mode?: number): FileHandle {
+    if (this.take(["open-EMFILE"]) !== null) throw errno("EMFILE");
+    const file = super.openWrite(path, mode);
     this.openHandles.set(file, path);
     return file;
   }

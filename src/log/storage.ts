@@ -1,29 +1,33 @@
 import {
   closeSync,
   fdatasync,
+  fsyncSync,
   fstatSync,
   ftruncateSync,
   mkdirSync,
   openSync,
   readdirSync,
   readSync,
+  renameSync,
   rmdirSync,
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { syncDirectory } from "../fs/atomic-write.ts";
 
 /** An open file as the storage layer knows it. */
 export type FileHandle = number;
 
 /**
- * Everything the log does to the disk goes through this interface, so tests
- * can inject the faults real disks produce (ENOSPC, EIO, short writes, failed
- * fsync) and another backend can be added later.
+ * Everything the file backend does to the disk — event segments, topic
+ * files, consumers.json and the cursor journal — goes through this
+ * interface, so tests can inject the faults real disks produce (ENOSPC,
+ * EIO, short writes, failed fsync) into any of them.
  */
 export interface LogStorage {
-  /** Opens for appending (created when missing); reads stay positional. */
-  openAppend(path: string): FileHandle;
+  /** Opens for appending (created when missing, with `mode`); reads stay positional. */
+  openAppend(path: string, mode?: number): FileHandle;
+  /** Creates `path` (with `mode`) or empties it, for writing from the start. */
+  openWrite(path: string, mode?: number): FileHandle;
   openRead(path: string): FileHandle;
   /** Appends at the end of the file; returns the bytes written (may be short). */
   append(file: FileHandle, data: Uint8Array): number;
@@ -40,12 +44,17 @@ export interface LogStorage {
   list(path: string): string[];
   removeFile(path: string): void;
   removeEmptyDirectory(path: string): void;
+  /** Replaces `to` with `from` atomically (rename(2)); durable once the directory is synced. */
+  rename(from: string, to: string): void;
 }
 
 /** The real disk, through node:fs. */
 export class NodeLogStorage implements LogStorage {
-  openAppend(path: string): FileHandle {
-    return openSync(path, "a+", 0o644);
+  openAppend(path: string, mode = 0o644): FileHandle {
+    return openSync(path, "a+", mode);
+  }
+  openWrite(path: string, mode = 0o644): FileHandle {
+    return openSync(path, "w", mode);
   }
   openRead(path: string): FileHandle {
     return openSync(path, "r");
@@ -72,7 +81,12 @@ export class NodeLogStorage implements LogStorage {
     mkdirSync(path, { recursive: true });
   }
   syncDirectory(path: string): void {
-    syncDirectory(path);
+    const fd = openSync(path, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
   list(path: string): string[] {
     try {
@@ -87,5 +101,8 @@ export class NodeLogStorage implements LogStorage {
   }
   removeEmptyDirectory(path: string): void {
     rmdirSync(path);
+  }
+  rename(from: string, to: string): void {
+    renameSync(from, to);
   }
 }

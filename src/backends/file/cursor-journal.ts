@@ -1,13 +1,5 @@
-import { close, fdatasync, ftruncate, open, readFileSync, write } from "node:fs";
-import { promisify } from "node:util";
-
-// Plain descriptors rather than fs/promises FileHandles: a handle left to the
-// garbage collector is an error in Bun, a descriptor is closed by close().
-const openFile = promisify(open);
-const writeFile = promisify(write) as (fd: number, data: string) => Promise<unknown>;
-const syncFile = promisify(fdatasync);
-const truncateFile = promisify(ftruncate);
-const closeFile = promisify(close);
+import { type FileHandle, type LogStorage, NodeLogStorage } from "../../log/storage.ts";
+import { appendFully, readFileOrNull } from "./file-io.ts";
 
 /** One cursor advance: consumer `id` has everything of `topic` up to `cursor`. */
 export interface CursorAdvance {
@@ -15,6 +7,8 @@ export interface CursorAdvance {
   topic: string;
   cursor: number;
 }
+
+const decoder = new TextDecoder();
 
 /**
  * An append-only file of cursor advances, beside `consumers.json`. Advancing a
@@ -25,24 +19,22 @@ export interface CursorAdvance {
  * covers changes nothing.
  */
 export class CursorJournal {
-  private file: number | null = null;
+  private file: FileHandle | null = null;
   /** Bytes appended since the journal was last emptied. */
   size = 0;
 
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly storage: LogStorage = new NodeLogStorage(),
+  ) {}
 
   /** Every complete, well-formed line; a torn last line (never acknowledged) ends the replay. */
   read(): CursorAdvance[] {
-    let text: string;
-    try {
-      text = readFileSync(this.path, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-      throw error;
-    }
-    this.size = Buffer.byteLength(text);
+    const bytes = readFileOrNull(this.storage, this.path);
+    if (bytes === null) return [];
+    this.size = bytes.length;
     const advances: CursorAdvance[] = [];
-    for (const line of text.split("\n").slice(0, -1)) {
+    for (const line of decoder.decode(bytes).split("\n").slice(0, -1)) {
       const advance = parseAdvance(line);
       if (advance === null) break;
       advances.push(advance);
@@ -52,18 +44,18 @@ export class CursorJournal {
 
   async append(advances: readonly CursorAdvance[]): Promise<void> {
     if (advances.length === 0) return;
-    const data = advances.map((a) => `${JSON.stringify(a)}\n`).join("");
-    const file = await this.descriptor();
-    await writeFile(file, data);
-    await syncFile(file);
-    this.size += Buffer.byteLength(data);
+    const data = Buffer.from(advances.map((a) => `${JSON.stringify(a)}\n`).join(""));
+    const file = this.descriptor();
+    appendFully(this.storage, file, data);
+    await this.storage.sync(file);
+    this.size += data.length;
   }
 
   /** Empties the journal, durably; call only once a snapshot holding its cursors is on disk. */
   async clear(): Promise<void> {
-    const file = await this.descriptor();
-    await truncateFile(file, 0);
-    await syncFile(file);
+    const file = this.descriptor();
+    this.storage.truncate(file, 0);
+    await this.storage.sync(file);
     this.size = 0;
   }
 
@@ -71,11 +63,12 @@ export class CursorJournal {
     if (this.file === null) return;
     const file = this.file;
     this.file = null;
-    await closeFile(file);
+    this.storage.close(file);
   }
 
-  private async descriptor(): Promise<number> {
-    this.file ??= await openFile(this.path, "a", 0o600);
+  private descriptor(): FileHandle {
+    // Secrets are not in it, but consumer ids and topics are: the store's user only, like consumers.json.
+    this.file ??= this.storage.openAppend(this.path, 0o600);
     return this.file;
   }
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { lockDirectories } from "../../fs/data-dir-lock.ts";
 import { FileEventLog } from "../../log/file-event-log.ts";
-import type { LogStorage } from "../../log/storage.ts";
+import { type LogStorage, NodeLogStorage } from "../../log/storage.ts";
 import type { StoreBackend } from "../../store/backend.ts";
 import { isValidTopicName } from "../../topics/topic-name.ts";
 import { FileConsumerStore } from "./file-consumer-store.ts";
@@ -12,7 +12,7 @@ export interface FileBackendOptions {
   dataDir: string;
   /** Topic definitions. */
   configDir: string;
-  /** The log's disk; tests inject faults through it. @default NodeLogStorage */
+  /** The disk of everything the backend writes (events, topics, consumers, cursors); tests inject faults through it. @default NodeLogStorage */
   storage?: LogStorage;
   /** @default DEFAULT_SEGMENT_MAX_BYTES */
   segmentMaxBytes?: number;
@@ -49,11 +49,13 @@ export async function openFileBackend(options: FileBackendOptions): Promise<File
           { dir: options.dataDir, setting: "DATA_DIR" },
           { dir: options.configDir, setting: "CONFIG_DIR" },
         ]);
+  // One disk for everything the backend writes, so injected faults reach topics and consumers too.
+  const storage = options.storage ?? new NodeLogStorage();
   try {
     const log = await FileEventLog.open({
       dataDir: options.dataDir,
       isTopicName: isValidTopicName,
-      ...(options.storage ? { storage: options.storage } : {}),
+      storage,
       ...(options.segmentMaxBytes ? { segmentMaxBytes: options.segmentMaxBytes } : {}),
       ...(options.idempotencyTtlMs ? { idempotencyTtlMs: options.idempotencyTtlMs } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
@@ -61,12 +63,12 @@ export async function openFileBackend(options: FileBackendOptions): Promise<File
     });
     let consumers: FileConsumerStore;
     try {
-      consumers = await FileConsumerStore.open(options.dataDir);
+      consumers = await FileConsumerStore.open(options.dataDir, storage);
     } catch (error) {
       await log.close();
       throw error;
     }
-    const topics = new FileTopicStore({ configDir: options.configDir, ...(options.maxDocumentDepth ? { maxDocumentDepth: options.maxDocumentDepth } : {}) });
+    const topics = new FileTopicStore({ configDir: options.configDir, storage, ...(options.maxDocumentDepth ? { maxDocumentDepth: options.maxDocumentDepth } : {}) });
     let closing: Promise<void> | null = null;
     return {
       kind: "file",

@@ -1,11 +1,11 @@
-import { mkdirSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ConsumersCorruptError, ConsumersWriteFailedError } from "../../errors.ts";
-import { writeFileAtomicAsync } from "../../fs/atomic-write-async.ts";
 import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from "../../json/json-depth.ts";
+import { type LogStorage, NodeLogStorage } from "../../log/storage.ts";
 import { type ConsumerRemoval, type ConsumerStore, MAX_REMEMBERED_REMOVALS, type StoredConsumer } from "../../store/consumer-store.ts";
 import { CoalescedWriter } from "./coalesced-writer.ts";
 import { type CursorAdvance, CursorJournal } from "./cursor-journal.ts";
+import { readFileOrNull, replaceFileAtomic } from "./file-io.ts";
 
 /** `DATA_DIR/consumers.json`: every registration with its cursors, replaced atomically when registrations change. */
 export const CONSUMERS_FILE = "consumers.json";
@@ -40,25 +40,24 @@ export class FileConsumerStore implements ConsumerStore {
   private readonly advanced = new Map<string, CursorAdvance>();
   private snapshotNeeded = false;
 
-  private constructor(private readonly path: string, journalPath: string) {
-    this.journal = new CursorJournal(journalPath);
+  private constructor(
+    private readonly path: string,
+    journalPath: string,
+    private readonly storage: LogStorage,
+  ) {
+    this.journal = new CursorJournal(journalPath, storage);
     this.writer = new CoalescedWriter<Save>(() => this.nextSave(), (save) => this.write(save));
   }
 
   /** Loads `DATA_DIR/consumers.json` (absent = no consumers). Throws ConsumersCorruptError rather than forget consumers. */
-  static async open(dataDir: string): Promise<FileConsumerStore> {
-    mkdirSync(dataDir, { recursive: true });
-    const store = new FileConsumerStore(join(dataDir, CONSUMERS_FILE), join(dataDir, CURSOR_JOURNAL_FILE));
+  static async open(dataDir: string, storage: LogStorage = new NodeLogStorage()): Promise<FileConsumerStore> {
+    storage.makeDirectory(dataDir);
+    const store = new FileConsumerStore(join(dataDir, CONSUMERS_FILE), join(dataDir, CURSOR_JOURNAL_FILE), storage);
     // A crash mid-write leaves the tmp file behind; the real file is intact.
-    for (const name of readdirSync(dataDir)) {
-      if (name.startsWith(`${CONSUMERS_FILE}.`) && name.endsWith(".tmp")) unlinkSync(join(dataDir, name));
+    for (const name of storage.list(dataDir)) {
+      if (name.startsWith(`${CONSUMERS_FILE}.`) && name.endsWith(".tmp")) storage.removeFile(join(dataDir, name));
     }
-    let text: Buffer | null = null;
-    try {
-      text = readFileSync(store.path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    }
+    const text = readFileOrNull(storage, store.path);
     if (text !== null) {
       const file = decode(text, store.path);
       for (const consumer of file.consumers) store.consumers.set(consumer.id, consumer);
@@ -145,7 +144,7 @@ export class FileConsumerStore implements ConsumerStore {
     try {
       if (save.kind === "cursors") return await this.journal.append(save.advances);
       // Secrets live in this file: readable by the store's user only.
-      await writeFileAtomicAsync(this.path, save.data, { mode: 0o600 });
+      await replaceFileAtomic(this.storage, this.path, save.data, 0o600);
       await this.journal.clear();
     } catch (error) {
       // What this write carried is still in memory; the next write is a full snapshot of it.
@@ -176,11 +175,11 @@ export class FileConsumerStore implements ConsumerStore {
   }
 }
 
-function decode(bytes: Buffer, path: string): ConsumersFile {
+function decode(bytes: Uint8Array, path: string): ConsumersFile {
   if (exceedsJsonDepth(bytes, DEFAULT_MAX_JSON_DEPTH)) throw new ConsumersCorruptError(`${path} is nested deeper than ${DEFAULT_MAX_JSON_DEPTH} levels`);
   let parsed: Partial<ConsumersFile>;
   try {
-    parsed = JSON.parse(bytes.toString("utf8")) as Partial<ConsumersFile>;
+    parsed = JSON.parse(new TextDecoder().decode(bytes)) as Partial<ConsumersFile>;
   } catch (error) {
     throw new ConsumersCorruptError(`${path} is not valid JSON`, { cause: error });
   }
