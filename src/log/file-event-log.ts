@@ -1,29 +1,19 @@
-import { dirname, join } from "node:path";
-import { IdempotencyKeyReusedError, LogCorruptError, SequenceConflictError, ShuttingDownError, WriteFailedError } from "../errors.ts";
-import { formatCommitMarker } from "./commit-marker.ts";
+import { join } from "node:path";
+import { IdempotencyKeyReusedError, SequenceConflictError, ShuttingDownError, WriteFailedError } from "../errors.ts";
 import type { AppendEvent, AppendResult, CommitListener, EventLog, Idempotency, ReadRange, ReadResult } from "../store/event-log.ts";
-import { eventTimeMs } from "../events/event-json.ts";
+import { CommitListeners } from "./commit-listeners.ts";
 import { GroupBuilder } from "./group-builder.ts";
-import { DEFAULT_IDEMPOTENCY_TTL_MS, IdempotencyKeys, type KeyRecord } from "./idempotency-keys.ts";
+import { DEFAULT_IDEMPOTENCY_TTL_MS, IdempotencyKeys } from "./idempotency-keys.ts";
+import { loadKeyStream } from "./key-stream.ts";
 import { recoverLog } from "./recovery.ts";
-import { type SegmentRef, findSegment, readWholeFile, segmentPath } from "./segment-files.ts";
-import { SegmentIndex } from "./segment-index.ts";
-import { scanSegment } from "./segment-scan.ts";
-import { type FileHandle, type LogStorage, NodeLogStorage } from "./storage.ts";
+import { SegmentReader } from "./segment-reader.ts";
+import { DEFAULT_SEGMENT_MAX_BYTES, SegmentWriter, type WrittenStream } from "./segment-writer.ts";
+import { type LogStorage, NodeLogStorage } from "./storage.ts";
+import { KEYS_STREAM, newTopicState, type TopicState } from "./stream-state.ts";
+import { TailRepair } from "./tail-repair.ts";
 
-/** @default 32 MiB */
-export const DEFAULT_SEGMENT_MAX_BYTES = 32 * 1024 * 1024;
-/** Closed-segment indexes kept in memory; older ones are rebuilt on demand. @default 32 */
-export const DEFAULT_CACHED_SEGMENT_INDEXES = 32;
 /** A group commit stops taking batches once it holds this many payload bytes. */
 const GROUP_MAX_BYTES = 8 * 1024 * 1024;
-/** The write buffer is kept between groups up to this size. */
-const MAX_RETAINED_WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
-/**
- * The stream of idempotency keys. `$` cannot start a topic name, so it never
- * collides with a topic; it lives in `<dataDir>/idempotency/<date>/…`.
- */
-const KEYS_STREAM = "$keys";
 
 export interface FileEventLogOptions {
   /** Events live under `<dataDir>/topics`. */
@@ -42,25 +32,6 @@ export interface FileEventLogOptions {
   idempotencyTtlMs?: number;
 }
 
-interface Tail {
-  ref: SegmentRef;
-  file: FileHandle;
-  index: SegmentIndex;
-  /** Bytes covered by the last commit; anything beyond is not yet (or never) durable. */
-  size: number;
-}
-
-interface TopicState {
-  name: string;
-  dir: string;
-  segments: SegmentRef[];
-  tail: Tail | null;
-  /** Last acknowledged sequence; readers never see past it. */
-  head: number;
-  /** Subscribers of this topic alone (long-polling readers, mostly). */
-  listeners: Set<CommitListener>;
-}
-
 interface PendingAppend {
   events: readonly AppendEvent[];
   idempotency?: Idempotency;
@@ -69,56 +40,51 @@ interface PendingAppend {
   reject: (error: Error) => void;
 }
 
-/** What one group commit wrote to one stream. */
-interface WrittenStream {
-  state: TopicState;
-  tail: Tail;
-  /** The stream's head once the group is durable. */
-  head: number;
-  /** Where the group's lines start in the segment. */
-  sizeBefore: number;
-  /** Each of the group's lines in bytes, newline included, in order. */
-  lineBytes: readonly number[];
-  sizeAfter: number;
-}
-
-
 /**
- * The durable log: JSON-lines segments per topic and date, appended by
- * serialized group commits. Every append waiting while a commit is on its way
- * to disk joins the next one, which costs one write and one fdatasync per
- * topic it touches; promises resolve only after every fdatasync of the group
- * succeeded. See recovery.ts for how a crash at any point is undone.
+ * The file backend's event log: JSON-lines segments per topic and date,
+ * appended by serialized group commits. Every append waiting while a commit
+ * is on its way to disk joins the next one, which costs one write and one
+ * fdatasync per topic it touches; promises resolve only after every
+ * fdatasync of the group succeeded. This file is the commit queue; the
+ * other jobs have a file each: segment-writer.ts (encoding, segment
+ * rolling), segment-reader.ts (reads, index cache), tail-repair.ts
+ * (rollback of a failed group), key-stream.ts and idempotency-keys.ts (the
+ * idempotency window), recovery.ts (start-up after any stop),
+ * commit-listeners.ts (subscriptions).
  */
 export class FileEventLog implements EventLog {
   private readonly topics = new Map<string, TopicState>();
-  /** Streams whose file may hold bytes beyond `tail.size` that a failed append left; cut before the next append. */
-  private readonly damaged = new Set<TopicState>();
   private readonly storage: LogStorage;
   private readonly topicsDir: string;
   private readonly keysDir: string;
   private readonly keys: IdempotencyKeys;
-  private readonly segmentMaxBytes: number;
   private readonly clock: () => number;
   private readonly report: (message: string) => void;
-  private readonly indexCache = new Map<string, SegmentIndex>();
-  /** Subscribers of every topic (the dispatchers' service). */
-  private readonly commitListeners = new Set<CommitListener>();
+  private readonly reader: SegmentReader;
+  private readonly writer: SegmentWriter;
+  private readonly repair: TailRepair;
+  private readonly listeners: CommitListeners;
   private queue: PendingAppend[] = [];
   private flushing: Promise<void> | null = null;
   private nextGroup = 1;
   private lastTimestampMs = 0;
   private closed = false;
-  private writeBuffer = Buffer.allocUnsafe(64 * 1024);
 
   private constructor(private readonly options: FileEventLogOptions) {
     this.storage = options.storage ?? new NodeLogStorage();
     this.topicsDir = join(options.dataDir, "topics");
     this.keysDir = join(options.dataDir, "idempotency");
-    this.segmentMaxBytes = options.segmentMaxBytes ?? DEFAULT_SEGMENT_MAX_BYTES;
     this.clock = options.clock ?? Date.now;
     this.report = options.report ?? ((message: string) => console.warn(message));
     this.keys = new IdempotencyKeys(options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS, this.clock);
+    this.reader = new SegmentReader(this.storage);
+    this.writer = new SegmentWriter({
+      storage: this.storage,
+      segmentMaxBytes: options.segmentMaxBytes ?? DEFAULT_SEGMENT_MAX_BYTES,
+      closedSegment: (path, index) => this.reader.cacheIndex(path, index),
+    });
+    this.repair = new TailRepair(this.storage, this.report);
+    this.listeners = new CommitListeners(this.report);
   }
 
   /** Opens (and if needed repairs) the log under `dataDir`. */
@@ -142,7 +108,7 @@ export class FileEventLog implements EventLog {
     this.nextGroup = result.nextGroup;
     this.lastTimestampMs = result.lastTimestampMs;
     for (const recovered of result.topics.values()) {
-      const state = this.newTopicState(recovered.name, recovered.dir);
+      const state = newTopicState(recovered.name, recovered.dir);
       state.segments = recovered.segments;
       state.head = recovered.head;
       if (recovered.tail) {
@@ -151,43 +117,7 @@ export class FileEventLog implements EventLog {
       }
       this.topics.set(recovered.name, state);
     }
-    this.loadKeys();
-  }
-
-  /** Reads the keys of the last TTL: only the date folders that can hold them. */
-  private loadKeys(): void {
-    const state = this.topics.get(KEYS_STREAM);
-    if (state === undefined) return;
-    const cutoff = this.keys.cutoff();
-    const cutoffDate = new Date(cutoff).toISOString().slice(0, 10);
-    this.pruneKeySegments(state, cutoffDate);
-    const first = state.segments.find((ref) => ref.date >= cutoffDate);
-    if (first === undefined) return;
-    for (let after = first.firstSequence - 1; after < state.head; ) {
-      const { events: lines, lastSequence } = this.readNow(KEYS_STREAM, { after, limit: 10_000 });
-      for (const line of lines) {
-        const record = JSON.parse(new TextDecoder().decode(line)) as KeyRecord;
-        if (record.at >= cutoff) this.keys.remember(record);
-      }
-      after = lastSequence;
-    }
-  }
-
-  /**
-   * Deletes key segments of days wholly before the TTL: nothing in them can
-   * still be replayed. The tail stays, as appends continue there.
-   */
-  private pruneKeySegments(state: TopicState, cutoffDate: string): void {
-    const expired = state.segments.filter((ref) => ref.date < cutoffDate && ref !== state.tail?.ref);
-    if (expired.length === 0) return;
-    const dirs = new Set<string>();
-    for (const ref of expired) {
-      this.storage.removeFile(ref.path);
-      dirs.add(dirname(ref.path));
-    }
-    state.segments = state.segments.filter((ref) => !expired.includes(ref));
-    for (const dir of dirs) if (this.storage.list(dir).length === 0) this.storage.removeEmptyDirectory(dir);
-    this.storage.syncDirectory(state.dir);
+    loadKeyStream(this.storage, this.topics.get(KEYS_STREAM), this.keys, (range) => this.readNow(KEYS_STREAM, range));
   }
 
   head(topic: string): Promise<number> {
@@ -242,41 +172,9 @@ export class FileEventLog implements EventLog {
     }
   }
 
-  /**
-   * `read`, synchronously: the file is read with positional reads of the
-   * byte ranges the index holds, so a page costs one read per segment it
-   * spans. A time range is served by the date folders: a segment holds the
-   * events of one UTC date, and timestamps never go backwards in a topic.
-   */
+  /** `read`, synchronously (see SegmentReader). */
   readNow(topic: string, range: ReadRange): ReadResult {
-    const state = this.topics.get(topic);
-    if (state === undefined) return { events: [], lastSequence: range.after };
-    let first = range.after + 1;
-    let last = Math.min(state.head, range.after + range.limit);
-    const timed = range.fromTime !== undefined || range.beforeTime !== undefined;
-    if (timed) {
-      const span = this.timeSpan(state, range.fromTime ?? 0, range.beforeTime ?? Number.POSITIVE_INFINITY);
-      if (span === null) return { events: [], lastSequence: range.after };
-      first = Math.max(first, span.first);
-      last = Math.min(span.last, first + range.limit - 1);
-    }
-    const lines: Uint8Array[] = [];
-    let sequence = first;
-    while (sequence <= last) {
-      const at = findSegment(state.segments, sequence);
-      const ref = state.segments[at];
-      if (ref === undefined) throw new LogCorruptError(`Topic '${topic}' has no segment for sequence ${sequence}`);
-      const index = this.indexOf(state, ref);
-      const from = sequence - ref.firstSequence;
-      const to = Math.min(last - ref.firstSequence, index.count - 1);
-      if (from > to) throw new LogCorruptError(`Topic '${topic}' is missing events from sequence ${sequence}`);
-      // A loop, not push(...spread): a page may hold more lines than a call has argument slots.
-      for (const line of this.readLines(state, ref, index, from, to)) lines.push(line);
-      sequence = ref.firstSequence + to + 1;
-    }
-    const lastSequence = last < first ? range.after : last;
-    if (timed && !isWholeDays(range.fromTime, range.beforeTime)) return { events: lines.filter((line) => inTime(line, range)), lastSequence };
-    return { events: lines, lastSequence };
+    return this.reader.read(this.topics.get(topic), range);
   }
 
   subscribe(topics: readonly string[] | null, listener: CommitListener, signal: AbortSignal): void {
@@ -285,23 +183,17 @@ export class FileEventLog implements EventLog {
       for (const topic of topics ?? []) listener(topic, this.committedHead(topic));
       return;
     }
-    const sets = topics === null ? [this.commitListeners] : topics.map((topic) => this.topicState(topic).listeners);
-    for (const set of sets) set.add(listener);
-    signal.addEventListener("abort", () => {
-      for (const set of sets) set.delete(listener);
-    }, { once: true });
+    this.listeners.add(topics === null ? null : topics.map((topic) => this.topicState(topic)), listener, signal);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     while (this.flushing) await this.flushing;
+    this.listeners.close(this.topics.values());
     for (const state of this.topics.values()) {
-      for (const listener of [...state.listeners]) this.tell(listener, state);
-      state.listeners.clear();
       if (state.tail) this.storage.close(state.tail.file);
       state.tail = null;
     }
-    this.commitListeners.clear();
   }
 
   /**
@@ -338,9 +230,9 @@ export class FileEventLog implements EventLog {
    * the last acknowledged head.
    */
   private async commitGroup(group: PendingAppend[]): Promise<void> {
-    if (this.damaged.size > 0) {
+    if (this.repair.pending) {
       try {
-        await this.repairDamaged();
+        await this.repair.repair();
       } catch (error) {
         for (const pending of group) pending.reject(new WriteFailedError({ cause: error }));
         return;
@@ -357,10 +249,10 @@ export class FileEventLog implements EventLog {
 
     const written: WrittenStream[] = [];
     try {
-      this.writeGroup(builder, written);
+      this.writer.write(builder, this.nextGroup++, (stream) => this.topicState(stream), written);
       await Promise.all(written.map(({ tail }) => this.storage.sync(tail.file)));
     } catch (error) {
-      await this.rollBack(written.map(({ state }) => state));
+      await this.repair.rollBack(written.map(({ state }) => state));
       for (const { pending } of accepted) pending.reject(new WriteFailedError({ cause: error }));
       return;
     }
@@ -377,258 +269,15 @@ export class FileEventLog implements EventLog {
       state.head = head;
     }
     for (const { pending, ids } of accepted) pending.resolve({ ids, replayed: false });
-    for (const { state } of written) this.notify(state);
-  }
-
-  /**
-   * Appends each stream's lines and commit marker to its tail segment,
-   * recording in `written` what was touched, so a failure part-way can be
-   * rolled back.
-   */
-  private writeGroup(builder: GroupBuilder, written: WrittenStream[]): void {
-    const group = this.nextGroup++;
-    const heads = builder.heads();
-    // Stream names are ASCII, so this many characters is this many bytes; no CRC-32 has more digits.
-    const markerRoom = formatCommitMarker({ group, heads, crc: 0xffffffff }).length;
-    for (const write of builder.writes.values()) {
-      const state = this.topicState(write.stream);
-      const tail = this.tailFor(state, builder.date);
-      const { buffer, events } = this.encode(builder.chunksOf(write), markerRoom, (events) => formatCommitMarker({ group, heads, crc: Bun.hash.crc32(events) }));
-      // Listed before the write: a write that fails part-way must be rolled back too.
-      const entry: WrittenStream = { state, tail, head: write.head, sizeBefore: tail.size, lineBytes: [], sizeAfter: tail.size };
-      written.push(entry);
-      this.appendFully(tail.file, buffer);
-      // As many bytes as UTF-16 units: every character was ASCII, so each line's length is known without a scan.
-      entry.lineBytes = events.length === write.chars ? write.lineChars : lineByteLengths(events);
-      entry.sizeAfter = tail.size + buffer.length;
-    }
-  }
-
-  /** The segment the next group writes to, starting a new one on a new date or when full. */
-  private tailFor(state: TopicState, date: string): Tail {
-    const tail = state.tail;
-    if (tail && tail.ref.date === date && tail.size < this.segmentMaxBytes) return tail;
-    if (tail) {
-      this.storage.close(tail.file);
-      if (tail.index.count === 0) {
-        // Left empty by a failed append: its name would clash with the new segment's.
-        this.storage.removeFile(tail.ref.path);
-        state.segments.pop();
-      } else {
-        this.cacheIndex(tail.ref.path, tail.index);
-      }
-      state.tail = null;
-    }
-    const ref: SegmentRef = { date, firstSequence: state.head + 1, path: segmentPath(state.dir, date, state.head + 1) };
-    const dateDir = dirname(ref.path);
-    const isNewDir = this.storage.list(dateDir).length === 0;
-    this.storage.makeDirectory(dateDir);
-    const file = this.storage.openAppend(ref.path);
-    try {
-      // The new file (and its folders) must survive a crash as surely as its contents.
-      this.storage.syncDirectory(dateDir);
-      if (isNewDir) {
-        this.storage.syncDirectory(state.dir);
-        this.storage.syncDirectory(dirname(state.dir));
-      }
-    } catch (error) {
-      // Not the tail yet, so nothing else would close it: every failed directory fsync would leak a descriptor.
-      try {
-        this.storage.close(file);
-      } catch {
-        // The sync error is the one to report; the empty file is reused or removed by the next attempt or recovery.
-      }
-      throw error;
-    }
-    state.segments.push(ref);
-    state.tail = { ref, file, index: new SegmentIndex(), size: 0 };
-    return state.tail;
-  }
-
-  /**
-   * `chunks` then their marker (at most `markerRoom` bytes), UTF-8, in the
-   * log's reusable write buffer: a group can be megabytes, and a fresh buffer
-   * per group costs more in page faults than the encoding. The views are
-   * valid until the next call.
-   */
-  private encode(chunks: readonly string[], markerRoom: number, markerFor: (events: Uint8Array) => string): { buffer: Uint8Array; events: Uint8Array } {
-    let chars = 0;
-    for (const chunk of chunks) chars += chunk.length;
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    const worstCase = chars * 3 + markerRoom;
-    let target = this.writeBuffer;
-    if (target.length < worstCase) {
-      target = Buffer.allocUnsafe(worstCase);
-      // Beyond the cap a group gets a buffer of its own, so one huge batch does not pin memory for good.
-      if (worstCase <= MAX_RETAINED_WRITE_BUFFER_BYTES) this.writeBuffer = target;
-    }
-    let eventBytes = 0;
-    for (const chunk of chunks) eventBytes += target.write(chunk, eventBytes);
-    const events = target.subarray(0, eventBytes);
-    const marker = markerFor(events);
-    const markerBytes = target.write(marker, eventBytes);
-    // A cut marker would make recovery drop the group: refuse it (rolled back, 503) rather than store it.
-    if (markerBytes !== marker.length) throw new Error("commit marker did not fit the write buffer");
-    return { buffer: target.subarray(0, eventBytes + markerBytes), events };
-  }
-
-  private appendFully(file: FileHandle, buffer: Uint8Array): void {
-    let offset = 0;
-    while (offset < buffer.length) {
-      const wrote = this.storage.append(file, buffer.subarray(offset));
-      if (wrote <= 0) throw new Error("write made no progress");
-      offset += wrote;
-    }
-  }
-
-  /**
-   * Undo a failed group: cut every touched file back to its last commit. After
-   * a failed fsync the page cache cannot be trusted, so the file is reopened
-   * rather than reused. If this fails too the topic stays damaged and the cut
-   * is retried before the next append.
-   */
-  private async rollBack(touched: TopicState[]): Promise<void> {
-    for (const state of touched) this.damaged.add(state);
-    try {
-      await this.repairDamaged();
-    } catch (error) {
-      (this.options.report ?? console.warn)(`log: could not undo a failed append yet: ${(error as Error).message}`);
-    }
-  }
-
-  private async repairDamaged(): Promise<void> {
-    for (const state of this.damaged) {
-      const tail = state.tail;
-      if (tail === null) {
-        this.damaged.delete(state);
-        continue;
-      }
-      // Open the new handle before closing the old one: if the open fails (EMFILE, EIO) the tail
-      // keeps a valid descriptor. Closing first would leave a closed descriptor number behind,
-      // which reads and the next close would use, after the kernel may have handed it to another file.
-      const reopened = this.storage.openAppend(tail.ref.path);
-      try {
-        this.storage.close(tail.file);
-      } catch {
-        // The old handle may already be unusable; the reopened one is what matters.
-      }
-      tail.file = reopened;
-      this.storage.truncate(tail.file, tail.size);
-      await this.storage.sync(tail.file);
-      this.damaged.delete(state);
-    }
+    for (const { state } of written) this.listeners.notify(state);
   }
 
   private topicState(topic: string): TopicState {
     let state = this.topics.get(topic);
     if (state === undefined) {
-      state = this.newTopicState(topic, topic === KEYS_STREAM ? this.keysDir : join(this.topicsDir, topic));
+      state = newTopicState(topic, topic === KEYS_STREAM ? this.keysDir : join(this.topicsDir, topic));
       this.topics.set(topic, state);
     }
     return state;
   }
-
-  private newTopicState(name: string, dir: string): TopicState {
-    return { name, dir, segments: [], tail: null, head: 0, listeners: new Set() };
-  }
-
-  private notify(state: TopicState): void {
-    for (const listener of [...state.listeners]) this.tell(listener, state);
-    for (const listener of this.commitListeners) this.tell(listener, state);
-  }
-
-  private tell(listener: CommitListener, state: TopicState): void {
-    // A listener's failure is its own: the commit is durable and acknowledged, and the others still hear of it.
-    try {
-      listener(state.name, state.head);
-    } catch (error) {
-      this.report(`log: a commit listener failed: ${(error as Error)?.stack ?? String(error)}`);
-    }
-  }
-
-  /**
-   * First and last sequence of the segments whose date falls in
-   * [fromTime, beforeTime), or null when there are none. The segments of a
-   * range of dates are contiguous: dates never go backwards in a topic.
-   */
-  private timeSpan(state: TopicState, fromTime: number, beforeTime: number): { first: number; last: number } | null {
-    const fromDate = isoDate(fromTime);
-    const lastDate = beforeTime === Number.POSITIVE_INFINITY ? "9999-12-31" : isoDate(beforeTime - 1);
-    const at = state.segments.findIndex((ref) => ref.date >= fromDate);
-    if (at === -1 || state.segments[at]!.date > lastDate) return null;
-    let next = at;
-    while (next < state.segments.length && state.segments[next]!.date <= lastDate) next++;
-    const last = next < state.segments.length ? state.segments[next]!.firstSequence - 1 : state.head;
-    const first = state.segments[at]!.firstSequence;
-    return first <= last ? { first, last } : null;
-  }
-
-  private indexOf(state: TopicState, ref: SegmentRef): SegmentIndex {
-    if (state.tail?.ref === ref) return state.tail.index;
-    const cached = this.indexCache.get(ref.path);
-    if (cached) {
-      this.indexCache.delete(ref.path);
-      this.indexCache.set(ref.path, cached);
-      return cached;
-    }
-    const scan = scanSegment(readWholeFile(this.storage, ref.path), state.name, ref.firstSequence);
-    this.cacheIndex(ref.path, scan.index);
-    return scan.index;
-  }
-
-  private cacheIndex(path: string, index: SegmentIndex): void {
-    this.indexCache.set(path, index);
-    while (this.indexCache.size > DEFAULT_CACHED_SEGMENT_INDEXES) {
-      this.indexCache.delete(this.indexCache.keys().next().value!);
-    }
-  }
-
-  /** Event lines `from..to` (segment positions) as views into one read of the file. */
-  private readLines(state: TopicState, ref: SegmentRef, index: SegmentIndex, from: number, to: number): Uint8Array[] {
-    const start = index.start(from);
-    const bytes = new Uint8Array(index.end(to) - start);
-    const isTail = state.tail?.ref === ref;
-    const file = isTail ? state.tail!.file : this.storage.openRead(ref.path);
-    try {
-      let offset = 0;
-      while (offset < bytes.length) {
-        const read = this.storage.read(file, bytes.subarray(offset), start + offset);
-        if (read === 0) throw new LogCorruptError(`Segment of topic '${state.name}' is shorter than its index`);
-        offset += read;
-      }
-    } finally {
-      if (!isTail) this.storage.close(file);
-    }
-    const lines: Uint8Array[] = [];
-    for (let i = from; i <= to; i++) lines.push(bytes.subarray(index.start(i) - start, index.end(i) - start));
-    return lines;
-  }
-}
-
-/** The length in bytes of each newline-terminated line of `bytes`, newline included. */
-function lineByteLengths(bytes: Uint8Array): number[] {
-  const lengths: number[] = [];
-  for (let start = 0; start < bytes.length; ) {
-    const newline = bytes.indexOf(0x0a, start);
-    if (newline === -1) break;
-    lengths.push(newline + 1 - start);
-    start = newline + 1;
-  }
-  return lengths;
-}
-
-const DAY_MS = 86_400_000;
-
-function isoDate(ms: number): string {
-  return new Date(Math.max(0, Math.min(ms, 253402300799999))).toISOString().slice(0, 10);
-}
-
-/** Whether a time range starts and ends at UTC midnights, so the date folders answer it exactly. */
-function isWholeDays(fromTime: number | undefined, beforeTime: number | undefined): boolean {
-  return (fromTime ?? 0) % DAY_MS === 0 && (beforeTime === undefined || beforeTime % DAY_MS === 0);
-}
-
-function inTime(event: Uint8Array, range: ReadRange): boolean {
-  const time = eventTimeMs(event);
-  return time >= (range.fromTime ?? Number.NEGATIVE_INFINITY) && time < (range.beforeTime ?? Number.POSITIVE_INFINITY);
 }
