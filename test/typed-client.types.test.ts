@@ -1,11 +1,20 @@
 import { expect, expectTypeOf, test } from "bun:test";
 import { type TypedClient, createTypedClient } from "../client/typed.ts";
 import { startEventStore } from "../client/testing.ts";
+import type * as ClientTypes from "../client/types.ts";
+import type * as ServerModel from "../src/consumers/consumer-model.ts";
 
 // Checked by `tsc --noEmit`: a wrong route, body or response shape fails the type check.
 type Awaited2<T> = T extends Promise<infer U> ? U : never;
 type TopicsResponse = Awaited2<ReturnType<TypedClient["topics"]["get"]>>;
 type PublishResponse = Awaited2<ReturnType<TypedClient["events"]["post"]>>;
+
+test("the client's consumer types are the server's shapes", () => {
+  expectTypeOf<ClientTypes.ConsumerSummary>().toEqualTypeOf<ServerModel.ConsumerSummary>();
+  expectTypeOf<ClientTypes.ConsumerDetails>().toEqualTypeOf<ServerModel.ConsumerDetails>();
+  expectTypeOf<ClientTypes.RegisteredConsumer>().toEqualTypeOf<ServerModel.RegisteredConsumer>();
+  expectTypeOf<ClientTypes.ConsumerStatus>().toEqualTypeOf<ServerModel.ConsumerStatus>();
+});
 
 test("types follow the server's routes", () => {
   expectTypeOf<NonNullable<TopicsResponse["data"]>>().toEqualTypeOf<{ topics: string[] }>();

@@ -1,5 +1,5 @@
-import { Elysia, t } from "elysia";
-import type { Consumers } from "../consumers/consumer-model.ts";
+import { Elysia, type Static, t } from "elysia";
+import type { ConsumerDetails, Consumers, ConsumerSummary, RegisteredConsumer } from "../consumers/consumer-model.ts";
 import { assertTopicsObject } from "../consumers/registration.ts";
 import { ConsumerNotFoundError, ConsumersUnavailableError } from "../errors.ts";
 import { BODY_ERRORS, MessageModel, documented, errorResponse } from "./models.ts";
@@ -36,6 +36,24 @@ const ConsumerDetailsModel = t.Object({
   lastError: t.Union([t.String(), t.Null()], { description: "The most recent delivery failure, e.g. `HTTP 500`", examples: ["HTTP 500"] }),
   nextAttemptAt: t.Union([t.String(), t.Null()], { description: "ISO 8601 time of the next retry while retrying" }),
 });
+
+const RegisteredConsumerModel = t.Object({
+  consumerId: t.String(),
+  secret: t.String({ description: "Verify each delivery's `webhook-signature` with it (Standard Webhooks)" }),
+});
+
+/**
+ * The response models and the domain's types (consumer-model.ts, which the
+ * client's types follow) are one shape: these fail the type check the
+ * moment a field is added to one and not the other.
+ */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const SHAPES_AGREE: [
+  Same<Static<typeof ConsumerSummaryModel>, ConsumerSummary>,
+  Same<Static<typeof ConsumerDetailsModel>, ConsumerDetails>,
+  Same<Static<typeof RegisteredConsumerModel>, RegisteredConsumer>,
+] = [true, true, true];
+void SHAPES_AGREE;
 
 const ConsumerIdParams = t.Object({
   id: t.String({ description: "The consumer's id, as registration answered it", examples: ["550e8400-e29b-41d4-a716-446655440000"] }),
@@ -86,16 +104,10 @@ export function consumerRoutes(consumers: Consumers) {
           { examples: [{ callback: "https://your-service.com/webhook", topics: { "user-events": null, "audit-events": "audit-events-5" } }] },
         ),
         response: {
-          201: t.Object(
-            {
-              consumerId: t.String(),
-              secret: t.String({ description: "Verify each delivery's `webhook-signature` with it (Standard Webhooks)" }),
-            },
-            {
-              description: "The consumer is registered and stored; deliveries start now",
-              examples: [{ consumerId: CONSUMER_ID, secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }],
-            },
-          ),
+          201: documented(RegisteredConsumerModel, "The consumer is registered and stored; deliveries start now", {
+            consumerId: CONSUMER_ID,
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+          }),
           400: errorResponse(
             "The callback, the topics, the secret or the body is invalid, or a topic does not exist; nothing is registered",
             { error: "callback must be an absolute http or https URL", code: "INVALID_CALLBACK" },
