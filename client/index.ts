@@ -49,6 +49,7 @@ export type {
   RegisteredConsumer,
   Schema,
   TopicDetails,
+  TopicProgress,
 } from "./types.ts";
 
 export { createTypedClient } from "./typed-client.ts";

@@ -2,7 +2,8 @@ import type { Config } from "../config.ts";
 import { ConsumerNotFoundError, ConsumersCorruptError } from "../errors.ts";
 import { formatEventId } from "../log/event-id.ts";
 import type { EventLog } from "../log/event-log.ts";
-import type { ConsumerDetails, ConsumerRegistration, Consumers, ConsumerSummary, RegisteredConsumer } from "./consumer-model.ts";
+import type { ConsumerDetails, ConsumerRegistration, Consumers, RegisteredConsumer, TopicProgress } from "./consumer-model.ts";
+import { topicProgress } from "./consumer-progress.ts";
 import { assertPublicCallback, publicOnlyFetch, type ResolveFn, systemResolve } from "./callback-policy.ts";
 import { ConsumerStore, type StoredConsumer } from "./consumer-store.ts";
 import type { FetchFn } from "./delivery.ts";
@@ -124,17 +125,24 @@ export class ConsumerService implements Consumers {
     return { consumerId: id, secret: valid.secret };
   }
 
-  list(): ConsumerSummary[] {
-    return [...this.entries.values()].map(({ runtime, subs }) => ({ id: runtime.id, callback: runtime.callback, topics: cursorIds(subs) }));
+  list(): ConsumerDetails[] {
+    return [...this.entries.values()].map((entry) => this.details(entry));
   }
 
   get(id: string): ConsumerDetails {
-    const { runtime, subs } = this.require(id);
+    return this.details(this.require(id));
+  }
+
+  private details({ runtime, subs }: ConsumerEntry): ConsumerDetails {
+    const id = runtime.id;
     const lag: Record<string, number> = {};
+    const progress: Record<string, TopicProgress> = {};
+    const now = this.now();
     let attempts = 0;
     let nextAttemptAt: number | null = null;
     for (const sub of subs) {
-      lag[sub.topic] = Math.max(0, this.options.log.head(sub.topic) - sub.cursor);
+      progress[sub.topic] = topicProgress(this.options.log, sub.topic, sub.cursor, now);
+      lag[sub.topic] = progress[sub.topic]!.lag;
       attempts = Math.max(attempts, sub.attempts);
       if (sub.attempts > 0 && sub.retryAt !== null) nextAttemptAt = Math.min(nextAttemptAt ?? Infinity, sub.retryAt);
     }
@@ -147,6 +155,7 @@ export class ConsumerService implements Consumers {
       attempts,
       lastError: runtime.lastError,
       nextAttemptAt: runtime.paused || nextAttemptAt === null ? null : new Date(nextAttemptAt).toISOString(),
+      progress,
     };
   }
 
