@@ -4,6 +4,7 @@
  * default. Values are checked once at start-up; a bad value stops the server
  * with a one-line message naming the setting.
  */
+import { Command, Option } from "commander";
 
 /** @default 8000 */
 export const DEFAULT_PORT = 8000;
@@ -39,6 +40,20 @@ export const DEFAULT_ON_CONSUMER_FAILURE: ConsumerFailurePolicy = "remove";
 export const DEFAULT_CALLBACK_ALLOW_PRIVATE = true;
 /** @default 0 (off) */
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 0;
+/** @default true */
+export const DEFAULT_METRICS_ENABLED = true;
+/** @default false */
+export const DEFAULT_METRICS_PUBLIC = false;
+/** @default 100 */
+export const DEFAULT_METRICS_MAX_LABELLED = 100;
+/** @default "text" */
+export const DEFAULT_LOG_FORMAT: LogFormat = "text";
+/** @default "info" */
+export const DEFAULT_LOG_LEVEL: LogLevel = "info";
+
+/** `text`: the message as a line; `json`: one object per line with time, level, message and fields. */
+export type LogFormat = "text" | "json";
+export type LogLevel = "debug" | "info" | "warn" | "error";
 
 /** What happens to a consumer whose deliveries failed `consumerMaxAttempts` times in a row. */
 export type ConsumerFailurePolicy = "remove" | "pause";
@@ -90,6 +105,20 @@ export interface Config {
   callbackAllowPrivate: boolean;
   /** Requests per minute per client address (bursts up to the same number); 0 turns the limit off. @default 0 */
   rateLimitPerMinute: number;
+  /** `false`: no `GET /metrics` and nothing counted. @default true */
+  metricsEnabled: boolean;
+  /** `true` serves `GET /metrics` without a token even when AUTH_TOKEN is set. @default false */
+  metricsPublic: boolean;
+  /**
+   * Most topics, and most consumers, that get their own label value in
+   * /metrics; the rest are counted under `_other`, so the number of series
+   * stays bounded however many topics and consumers exist. @default 100
+   */
+  metricsMaxLabelled: number;
+  /** @default "text" */
+  logFormat: LogFormat;
+  /** Messages below this level are dropped. @default "info" */
+  logLevel: LogLevel;
 }
 
 export class ConfigError extends Error {
@@ -178,6 +207,11 @@ export const SETTINGS = [
   setting({ key: "authTokens", env: "AUTH_TOKEN", description: "Bearer token(s), comma-separated; required on every route but GET /health (prefer the variable: flags show in ps)", parse: tokenList, fallback: Object.freeze([]) as readonly string[] }),
   setting({ key: "callbackAllowPrivate", env: "CALLBACK_ALLOW_PRIVATE", description: "false: refuse callbacks resolving to loopback/private/link-local addresses", parse: boolean, fallback: DEFAULT_CALLBACK_ALLOW_PRIVATE }),
   setting({ key: "rateLimitPerMinute", env: "RATE_LIMIT_PER_MINUTE", description: "Requests per minute per client address, 429 beyond (0 = off)", parse: integer(0, 1_000_000), fallback: DEFAULT_RATE_LIMIT_PER_MINUTE }),
+  setting({ key: "metricsEnabled", env: "METRICS_ENABLED", description: "false: no GET /metrics and no counting", parse: boolean, fallback: DEFAULT_METRICS_ENABLED }),
+  setting({ key: "metricsPublic", env: "METRICS_PUBLIC", description: "true: GET /metrics needs no token even with AUTH_TOKEN set", parse: boolean, fallback: DEFAULT_METRICS_PUBLIC }),
+  setting({ key: "metricsMaxLabelled", env: "METRICS_MAX_LABELLED", description: "Most topics and consumers with their own label in /metrics (the rest: _other)", parse: integer(1, 100_000), fallback: DEFAULT_METRICS_MAX_LABELLED }),
+  setting({ key: "logFormat", env: "LOG_FORMAT", description: "Log lines as text or json (one object per line)", parse: oneOf<LogFormat>("text", "json"), fallback: DEFAULT_LOG_FORMAT }),
+  setting({ key: "logLevel", env: "LOG_LEVEL", description: "Least severe level logged: debug, info, warn or error", parse: oneOf<LogLevel>("debug", "info", "warn", "error"), fallback: DEFAULT_LOG_LEVEL }),
 ] as const;
 
 /** `MAX_BODY_BYTES` → `--max-body-bytes`. */
@@ -199,9 +233,9 @@ export function defaultConfig(): Config {
  */
 export function loadConfig(
   env: Record<string, string | undefined>,
-  args: readonly string[] = [],
+  args: readonly string[] | ReadonlyMap<string, string> = [],
 ): Config {
-  const flags = parseFlags(args);
+  const flags = new Map(Array.isArray(args) ? parseFlags(args as readonly string[]) : (args as ReadonlyMap<string, string>));
   const config = defaultConfig() as unknown as Record<string, unknown>;
   for (const s of SETTINGS) {
     const flag = flagName(s.env);
@@ -215,24 +249,40 @@ export function loadConfig(
   return config as unknown as Config;
 }
 
-function parseFlags(args: readonly string[]): Map<string, string> {
+/**
+ * Declares one commander option per setting on `command`, so every row of
+ * SETTINGS is a flag (and shows in its help and completion). The value is
+ * declared optional only so that a missing one reaches `settingFlags` and
+ * gets this module's message; help shows it as `<value>`.
+ */
+export function addSettingOptions(command: Command): Command {
+  for (const s of SETTINGS) command.addOption(new Option(`${flagName(s.env)} [value]`, `${s.description} (env ${s.env}, default: ${shownDefault(s.fallback)})`));
+  return command.allowUnknownOption().allowExcessArguments();
+}
+
+/** The setting flags a command built by `addSettingOptions` parsed, by flag name. @throws ConfigError */
+export function settingFlags(command: Command): Map<string, string> {
+  const stray = command.args[0];
+  if (stray !== undefined) {
+    throw new ConfigError(stray.startsWith("-") ? `unknown option ${stray.split("=")[0]} (see --help)` : `unexpected argument '${stray}' (see --help)`);
+  }
+  const values = command.opts() as Record<string, string | true | undefined>;
   const flags = new Map<string, string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith("--")) throw new ConfigError(`unexpected argument '${arg}' (see --help)`);
-    const eq = arg.indexOf("=");
-    if (eq !== -1) {
-      flags.set(arg.slice(0, eq), arg.slice(eq + 1));
-      continue;
-    }
-    const value = args[i + 1];
-    if (value === undefined || value.startsWith("--")) {
-      throw new ConfigError(`option ${arg} needs a value`);
-    }
-    flags.set(arg, value);
-    i++;
+  for (const option of command.options) {
+    const value = values[option.attributeName()];
+    if (value === undefined || option.long === undefined || !SETTING_FLAGS.has(option.long)) continue;
+    if (value === true) throw new ConfigError(`option ${option.long} needs a value`);
+    flags.set(option.long, value);
   }
   return flags;
+}
+
+const SETTING_FLAGS = new Set<string>(SETTINGS.map((s) => flagName(s.env)));
+
+function parseFlags(args: readonly string[]): Map<string, string> {
+  const command = addSettingOptions(new Command("event-store").exitOverride().helpOption(false));
+  command.parse(args as string[], { from: "user" });
+  return settingFlags(command);
 }
 
 /** The `--help` text, generated from SETTINGS so flags and docs never drift. */

@@ -6,8 +6,9 @@ import { ConsumerService } from "./consumers/consumer-service.ts";
 import type { ResolveFn } from "./consumers/callback-policy.ts";
 import type { FetchFn } from "./consumers/delivery.ts";
 import { lockDataDir } from "./fs/data-dir-lock.ts";
-import { FileEventLog } from "./log/file-event-log.ts";
+import { FileEventLog, type GroupCommitStats } from "./log/file-event-log.ts";
 import type { LogStorage } from "./log/storage.ts";
+import { StoreMetrics } from "./metrics/store-metrics.ts";
 import { isValidTopicName } from "./topics/topic-name.ts";
 import { TopicRegistry } from "./topics/topic-registry.ts";
 
@@ -32,6 +33,8 @@ export interface StartServerOptions {
   random?: () => number;
   /** Host name → addresses for CALLBACK_ALLOW_PRIVATE=false; tests simulate DNS rebinding with it. @default getaddrinfo */
   resolve?: ResolveFn;
+  /** Unexpected errors of request handlers. @default console.error */
+  reportError?: (error: unknown) => void;
 }
 
 /**
@@ -56,6 +59,8 @@ async function serve(
   report: (message: string) => void,
   releaseLock: () => void,
 ): Promise<RunningServer> {
+  // Made first: the log and the dispatchers count into it from their first commit and delivery.
+  const metrics = config.metricsEnabled ? new StoreMetrics({ maxLabelled: config.metricsMaxLabelled }) : undefined;
   const registry = new TopicRegistry({ configDir: config.configDir });
   registry.load();
   for (const failure of registry.loadFailures) {
@@ -68,6 +73,7 @@ async function serve(
     isTopicName: isValidTopicName,
     report,
     ...(options.storage ? { storage: options.storage } : {}),
+    ...(metrics ? { onGroupCommit: (stats: GroupCommitStats) => metrics.observeGroupCommit(stats) } : {}),
   });
   let consumers: ConsumerService;
   try {
@@ -80,12 +86,19 @@ async function serve(
       ...(options.clock ? { now: options.clock } : {}),
       ...(options.random ? { random: options.random } : {}),
       ...(options.resolve ? { resolve: options.resolve } : {}),
+      ...(metrics ? { onDelivery: metrics.observeDelivery.bind(metrics) } : {}),
     });
   } catch (error) {
     await log.close();
     throw error;
   }
   consumers.start();
+  metrics?.attach({
+    topics: () => registry.names(),
+    head: (topic) => log.head(topic),
+    consumers: () => consumers.list(),
+    idempotencyKeys: () => log.idempotencyKeyCount(),
+  });
   const shutdown = new AbortController();
   let listening: Listening | undefined;
   const app = createApp({
@@ -95,6 +108,8 @@ async function serve(
     delivery: consumers,
     ...config,
     shutdownSignal: shutdown.signal,
+    ...(metrics ? { metrics } : {}),
+    ...(options.reportError ? { reportError: options.reportError } : {}),
     clientAddress: (request) => listening?.server.requestIP(request)?.address,
   });
   try {

@@ -47,6 +47,8 @@ export interface ConsumerServiceOptions extends DeliverySettings {
   newId?: () => string;
   /** Removals, pauses and persistence problems. @default console.warn */
   report?: (message: string) => void;
+  /** Every finished webhook call, for metrics. */
+  onDelivery?: (consumerId: string, topic: string, result: "success" | "failure" | "gone", seconds: number) => void;
 }
 
 interface ConsumerEntry {
@@ -80,6 +82,7 @@ export class ConsumerService implements Consumers {
       exhausted: (sub, error) => this.onExhausted(sub, error),
       gone: (sub) => this.removeFailed(sub.consumer.id, "its callback answered 410 Gone"),
       report: this.report,
+      ...(options.onDelivery ? { observed: (sub, result, seconds) => options.onDelivery!(sub.consumer.id, sub.topic, result, seconds) } : {}),
     };
   }
 

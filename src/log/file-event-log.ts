@@ -39,6 +39,15 @@ export interface FileEventLogOptions {
   report?: (message: string) => void;
   /** How long an idempotency key is remembered. @default DEFAULT_IDEMPOTENCY_TTL_MS */
   idempotencyTtlMs?: number;
+  /** Told of every group commit once it is durable (for metrics); must be cheap, it runs on the append path. */
+  onGroupCommit?: (stats: GroupCommitStats) => void;
+}
+
+/** One durable group commit: its batches, their events, and the seconds from the first write to the last fsync. */
+export interface GroupCommitStats {
+  batches: number;
+  events: number;
+  seconds: number;
 }
 
 interface Tail {
@@ -190,6 +199,11 @@ export class FileEventLog implements EventLog {
     return this.topics.get(topic)?.head ?? 0;
   }
 
+  /** Idempotency keys still remembered (within the TTL). */
+  idempotencyKeyCount(): number {
+    return this.keys.size;
+  }
+
   append(events: readonly AppendEvent[]): Promise<string[]> {
     return this.enqueue(events);
   }
@@ -322,6 +336,7 @@ export class FileEventLog implements EventLog {
     if (accepted.length === 0) return;
 
     const written: WrittenStream[] = [];
+    const started = performance.now();
     try {
       this.writeGroup(builder, written);
       await Promise.all(written.map(({ tail }) => this.storage.sync(tail.file)));
@@ -341,6 +356,12 @@ export class FileEventLog implements EventLog {
       }
       tail.size = sizeAfter;
       state.head = head;
+    }
+    const onGroupCommit = this.options.onGroupCommit;
+    if (onGroupCommit) {
+      let events = 0;
+      for (const { pending } of accepted) events += pending.events.length;
+      onGroupCommit({ batches: accepted.length, events, seconds: (performance.now() - started) / 1000 });
     }
     for (const { pending, ids } of accepted) pending.resolve(ids);
     for (const { state } of written) this.notify(state);
