@@ -287,20 +287,17 @@ function parseFlags(args: readonly string[]): Map<string, string> {
 
 /** The `--help` text, generated from SETTINGS so flags and docs never drift. */
 export function helpText(): string {
+  return ["Usage: event-store [options]", "", settingsHelp("Every option can also be set by the environment variable shown; a flag wins.")].join("\n");
+}
+
+/** One line per setting (flag, variable, description, default) under `title`. */
+export function settingsHelp(title: string): string {
   const flagWidth = Math.max(...SETTINGS.map((s) => flagName(s.env).length)) + " <value>".length;
   const envWidth = Math.max(...SETTINGS.map((s) => s.env.length));
   const rows = SETTINGS.map(
     (s) => `  ${(flagName(s.env) + " <value>").padEnd(flagWidth)} ${s.env.padEnd(envWidth)} ${s.description} (default: ${shownDefault(s.fallback)})`,
   );
-  return [
-    "Usage: event-store [options]",
-    "",
-    "Every option can also be set by the environment variable shown; a flag wins.",
-    "",
-    `  ${"--help".padEnd(flagWidth)} ${"".padEnd(envWidth)} Print this help and exit`,
-    `  ${"--version".padEnd(flagWidth)} ${"".padEnd(envWidth)} Print the version and exit`,
-    ...rows,
-  ].join("\n");
+  return [title, "", ...rows].join("\n");
 }
 
 function shownDefault(value: unknown): string {
