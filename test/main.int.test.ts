@@ -93,8 +93,10 @@ describe("LOG_FORMAT=json", () => {
       }
       const entry = JSON.parse(text.slice(0, text.indexOf("\n")));
       expect(Object.keys(entry)).toEqual(["time", "level", "message", "url", "version"]);
-      expect(entry).toMatchObject({ level: "info", version: packageJson.version, url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) });
-      expect(entry.message).toStartWith(`event-store ${packageJson.version} listening on ${entry.url} `);
+      const url = String(entry.url);
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect([entry.level, entry.version]).toEqual(["info", packageJson.version]);
+      expect(entry.message).toStartWith(`event-store ${packageJson.version} listening on ${url} `);
       expect(Date.parse(entry.time)).toBeGreaterThan(0);
     } finally {
       child.kill("SIGTERM");
