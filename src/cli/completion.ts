@@ -8,12 +8,24 @@ export type Shell = (typeof SHELLS)[number];
 interface Node {
   name: string;
   flags: string[];
+  /** Flags followed by a value, which is then not a command word. */
+  valueFlags: string[];
   children: Node[];
 }
 
 function tree(command: Command): Node {
-  const flags = (command.options as readonly Option[]).flatMap((o) => [o.long, o.short].filter((f): f is string => f !== undefined));
-  return { name: command.name(), flags: [...flags, "--help"], children: command.commands.map(tree) };
+  const names = (o: Option) => [o.long, o.short].filter((f): f is string => f !== undefined);
+  const options = command.options as readonly Option[];
+  return {
+    name: command.name(),
+    flags: [...options.flatMap(names), "--help"],
+    valueFlags: options.filter((o) => o.required || o.optional).flatMap(names),
+    children: command.commands.map(tree),
+  };
+}
+
+function allValueFlags(node: Node): string[] {
+  return [...new Set([...node.valueFlags, ...node.children.flatMap(allValueFlags)])];
 }
 
 /**
@@ -36,16 +48,21 @@ export function completionScript(shell: Shell, program: Command): string {
 function bashScript(bin: string, root: Node): string {
   const fn = `_${bin.replaceAll("-", "_")}_complete`;
   const cases: string[] = [];
+  // Longest paths first; a path may go on with positional arguments (`events <topic> --f`).
   for (const command of root.children) {
+    for (const sub of command.children) cases.push(`    "${command.name} ${sub.name}"|"${command.name} ${sub.name} "*) words="${sub.flags.join(" ")}" ;;`);
     const words = [...command.children.map((c) => c.name), ...command.flags].join(" ");
-    cases.push(`    ${command.name}) words="${words}" ;;`);
-    for (const sub of command.children) cases.push(`    "${command.name} ${sub.name}") words="${sub.flags.join(" ")}" ;;`);
+    cases.push(`    ${command.name}|"${command.name} "*) words="${words}" ;;`);
   }
   return `# ${bin} completion for bash (source it, or put it in /etc/bash_completion.d/${bin})
 ${fn}() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" path="" words="" i
   for ((i = 1; i < COMP_CWORD; i++)); do
-    case "\${COMP_WORDS[i]}" in -*) ;; *) path="\${path:+$path }\${COMP_WORDS[i]}" ;; esac
+    case "\${COMP_WORDS[i]}" in
+      ${allValueFlags(root).join("|")}) ((i++)) ;;
+      -*) ;;
+      *) path="\${path:+$path }\${COMP_WORDS[i]}" ;;
+    esac
   done
   case "$path" in
     "") words="${[...root.children.map((c) => c.name), ...root.flags].join(" ")}" ;;
