@@ -2,6 +2,7 @@ import { Elysia } from "elysia";
 import type { Consumers } from "./consumers/consumer-model.ts";
 import type { EventLog } from "./log/event-log.ts";
 import type { StoreMetrics } from "./metrics/store-metrics.ts";
+import { adminPage, isAdminAsset } from "./http/admin.ts";
 import { bearerAuth } from "./http/auth.ts";
 import { NO_CONSUMERS, consumerRoutes } from "./http/consumer-routes.ts";
 import { apiDocs } from "./http/docs.ts";
@@ -46,7 +47,8 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const reportError = deps.reportError ?? ((error: unknown) => console.error("unexpected error:", error));
   const metrics = deps.metrics;
-  const isPublic = (request: Request) => deps.metricsPublic === true && request.method === "GET" && requestPath(request.url) === "/metrics";
+  const isPublic = (request: Request) =>
+    isAdminAsset(request) || (deps.metricsPublic === true && request.method === "GET" && requestPath(request.url) === "/metrics");
   return new Elysia()
     .onError(({ code, error, set }) => {
       const response = toErrorResponse(code, error, reportError);
@@ -60,6 +62,7 @@ export function createApp(deps: AppDeps) {
     .use(rateLimit(deps.rateLimitPerMinute ?? 0, deps.clientAddress ? { clientAddress: deps.clientAddress } : {}))
     .use(bearerAuth(deps.authTokens ?? [], { isPublic }))
     .use(apiDocs({ version: VERSION }))
+    .use(adminPage())
     .use(jsonBody(deps.maxBodyBytes))
     .use(healthRoutes(deps.delivery ?? NO_DELIVERY))
     .use(topicRoutes(deps))
