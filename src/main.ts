@@ -13,7 +13,6 @@ import { VERSION } from "./version.ts";
  * server; the other commands are the CLI client (src/cli/).
  */
 async function main(argv: string[]): Promise<number> {
-  const interrupted = new AbortController();
   return runCli(argv, {
     version: VERSION,
     stdout: (text) => process.stdout.write(text),
@@ -21,7 +20,6 @@ async function main(argv: string[]): Promise<number> {
     stdin: () => Bun.stdin.stream(),
     stderrIsTTY: process.stderr.isTTY === true,
     env: process.env,
-    signal: interrupted.signal,
     serve: (flags) => serve(loadConfig(process.env, flags)),
   });
 }

@@ -5,8 +5,12 @@ import { csvHeader, render, renderRow } from "./output.ts";
 
 const COLUMNS = ["id", "timestamp", "type", "payload"];
 
-/** `events <topic>`: a page of a topic's events, or with --follow every event from then on (long-poll). */
-export function eventsCommand(io: CliIO, signal: AbortSignal): Command {
+/**
+ * `events <topic>`: a page of a topic's events, or with --follow every event
+ * from then on (long-poll), until the process is interrupted (Ctrl-C ends it
+ * as it ends any command; nothing is left to flush).
+ */
+export function eventsCommand(io: CliIO): Command {
   return new Command("events")
     .description("Read a topic's events; --follow keeps printing new ones as they are published")
     .argument("<topic>")
@@ -24,7 +28,7 @@ export function eventsCommand(io: CliIO, signal: AbortSignal): Command {
       // Streams one line per event: a table has no header to wait for, CSV gets its header first.
       if (ctx.output === "csv") io.stdout(csvHeader(COLUMNS));
       let printed = 0;
-      for await (const event of ctx.client.streamEvents(topic, { ...(options.since ? { sinceEventId: options.since } : {}), signal })) {
+      for await (const event of ctx.client.streamEvents(topic, options.since ? { sinceEventId: options.since } : {})) {
         io.stdout(renderRow(ctx.output, event as Event & Record<string, unknown>, COLUMNS));
         if (options.limit !== undefined && ++printed >= options.limit) break;
       }

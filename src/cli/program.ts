@@ -15,8 +15,6 @@ export interface CliDeps extends CliIO {
   version: string;
   /** Runs the server with the given setting flags until it stops; resolves with the exit code. */
   serve(flags: Map<string, string>): Promise<number>;
-  /** Aborted on SIGINT/SIGTERM, which ends `events --follow` cleanly. */
-  signal: AbortSignal;
 }
 
 /** Exit codes: 0 success, 1 an API (or network) error, 2 a usage error. */
@@ -46,7 +44,7 @@ export function createProgram(deps: CliDeps, onServeExit: (code: number) => void
   program.addCommand(healthCommand(deps));
   program.addCommand(topicsCommand(deps));
   program.addCommand(publishCommand(deps));
-  program.addCommand(eventsCommand(deps, deps.signal));
+  program.addCommand(eventsCommand(deps));
   program.addCommand(consumersCommand(deps));
   program.addCommand(completionCommand(deps, () => program));
   configureTree(program, deps);
