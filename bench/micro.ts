@@ -65,7 +65,7 @@ try {
   const app = createApp({ registry, log, ...limits });
   const appWithoutLog = createApp({ registry, log: withInstantAppend(log), ...limits });
   // As the server runs it: every request counted and timed for /metrics.
-  const appWithMetrics = createApp({ registry, log, ...limits, metrics: new StoreMetrics({ processMetrics: false }) });
+  const appWithMetrics = createApp({ registry, log, ...limits, metrics: new StoreMetrics() });
   // The publish route's body schema as the framework runs it: normalize (Clean), then Check.
   const bodySchema = publishBatchModel({ examples: [] });
   const bodyValidator = getSchemaValidator(bodySchema, { normalize: true }) as unknown as { Clean(v: unknown): unknown; Check(v: unknown): boolean };

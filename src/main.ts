@@ -4,6 +4,7 @@ import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { DataDirLockedError } from "./fs/data-dir-lock.ts";
 import { DirectoryNotWritableError, ensureWritableDirectory } from "./fs/writable-directory.ts";
 import { type Logger, createLogger } from "./logging/logger.ts";
+import { createProcessMetrics } from "./metrics/store-metrics.ts";
 import { startServer } from "./server.ts";
 import { VERSION } from "./version.ts";
 
@@ -29,6 +30,7 @@ async function serve(config: Config): Promise<number> {
   ensureWritableDirectory(config.dataDir, "DATA_DIR");
   ensureWritableDirectory(config.configDir, "CONFIG_DIR");
   const server = await startServer(config, {
+    ...(config.metricsEnabled ? { processMetrics: createProcessMetrics() } : {}),
     report: (message) => logger.warn(message),
     reportError: (error) => logger.error("unexpected error", { error: describe(error), stack: (error as Error)?.stack }),
   });

@@ -9,6 +9,7 @@ import { lockDataDir } from "./fs/data-dir-lock.ts";
 import { FileEventLog, type GroupCommitStats } from "./log/file-event-log.ts";
 import type { LogStorage } from "./log/storage.ts";
 import { StoreMetrics } from "./metrics/store-metrics.ts";
+import type { Registry } from "prom-client";
 import { isValidTopicName } from "./topics/topic-name.ts";
 import { TopicRegistry } from "./topics/topic-registry.ts";
 
@@ -35,6 +36,8 @@ export interface StartServerOptions {
   resolve?: ResolveFn;
   /** Unexpected errors of request handlers. @default console.error */
   reportError?: (error: unknown) => void;
+  /** Process metrics served with /metrics (see createProcessMetrics); one per process. @default none */
+  processMetrics?: Registry;
 }
 
 /**
@@ -60,7 +63,7 @@ async function serve(
   releaseLock: () => void,
 ): Promise<RunningServer> {
   // Made first: the log and the dispatchers count into it from their first commit and delivery.
-  const metrics = config.metricsEnabled ? new StoreMetrics({ maxLabelled: config.metricsMaxLabelled }) : undefined;
+  const metrics = config.metricsEnabled ? new StoreMetrics({ maxLabelled: config.metricsMaxLabelled, ...(options.processMetrics ? { processMetrics: options.processMetrics } : {}) }) : undefined;
   const registry = new TopicRegistry({ configDir: config.configDir });
   registry.load();
   for (const failure of registry.loadFailures) {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { FAST_RETRY, detailsWhen, startStore } from "./consumer-harness.ts";
+import { createProcessMetrics } from "../src/metrics/store-metrics.ts";
 import { Scrape } from "./prometheus.ts";
 import { tempDir } from "./utils.ts";
 import { startReceiver } from "./webhook-receiver.ts";
@@ -88,7 +89,7 @@ describe("GET /metrics after known traffic", () => {
 
   test("idempotency keys held and process metrics are exported", async () => {
     using dir = tempDir();
-    await using store = await startStore(dir.path);
+    await using store = await startStore(dir.path, {}, { processMetrics: createProcessMetrics() });
     await store.createTopic("orders");
     for (const key of ["k1", "k2", "k1"]) {
       const response = await fetch(`${store.url}/events`, {

@@ -1,4 +1,16 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/**
+ * A registry of prom-client's process metrics (CPU, memory, file descriptors,
+ * event-loop lag, GC). They describe the process, not a store, and their
+ * collectors (an event-loop monitor, a GC observer) live as long as the
+ * process, so make one per process (main.ts does) and pass it to each store.
+ */
+export function createProcessMetrics(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
 import type { ConsumerDetails, ConsumerStatus } from "../consumers/consumer-model.ts";
 import { LabelBudget, OTHER } from "./label-budget.ts";
 
@@ -23,8 +35,8 @@ export type DeliveryResult = "success" | "failure" | "gone";
 export interface StoreMetricsOptions {
   /** Most topics, and most consumer×topic pairs, with their own label value. @default 100 */
   maxLabelled?: number;
-  /** Process metrics (CPU, memory, file descriptors, event loop). @default true */
-  processMetrics?: boolean;
+  /** Served after the store's metrics; see createProcessMetrics. @default none */
+  processMetrics?: Registry;
 }
 
 const STATES: readonly ConsumerStatus[] = ["active", "retrying", "paused"];
@@ -53,8 +65,10 @@ export class StoreMetrics {
   private readonly commitBatches: Histogram;
   private readonly deliveries: Counter<"consumer" | "topic" | "outcome">;
   private readonly deliveryDuration: Histogram<"consumer" | "topic">;
+  private readonly processMetrics: Registry | undefined;
 
   constructor(options: StoreMetricsOptions = {}) {
+    this.processMetrics = options.processMetrics;
     const max = options.maxLabelled ?? 100;
     this.topicBudget = new LabelBudget(max);
     this.pairBudget = new LabelBudget(max);
@@ -85,7 +99,6 @@ export class StoreMetrics {
       registers,
     });
     this.lazyGauges(registers);
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
   /** Connects the stores the scrape-time gauges read; until then they are empty. */
@@ -99,7 +112,8 @@ export class StoreMetrics {
     try {
       // Before the counters are written: it drops the series of consumers gone since the last scrape.
       this.consumersNow();
-      return await this.registry.metrics();
+      const store = await this.registry.metrics();
+      return this.processMetrics ? `${store}\n${await this.processMetrics.metrics()}` : store;
     } finally {
       this.snapshot = null;
     }
