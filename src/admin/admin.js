@@ -409,6 +409,7 @@ async function healthScreen(signal) {
 
 async function route() {
   screen.abort();
+  statusBox.hidden = true;
   screen = new AbortController();
   const signal = screen.signal;
   const [path, search = ""] = location.hash.replace(/^#/, "").split("?");
