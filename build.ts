@@ -1,13 +1,15 @@
 /**
- * `bun run build`: the single-file server binary and the Node-ready client.
+ * `bun run build`: the single-file server binary and the client package.
  *
- *   bun run build                         dist/event-store for this machine + dist/client
+ *   bun run build                         dist/event-store for this machine + client/dist
  *   bun run build --target bun-linux-arm64 [--target …]   also cross-compiled binaries
  *   bun run build --all-targets           every release target (needs each target's Bun runtime)
- *   bun run build --client-only           only dist/client
+ *   bun run build --client-only           only client/dist (what `npm pack` of client/ ships)
  */
 import { rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import type { BunPlugin } from "bun";
 import packageJson from "./package.json" with { type: "json" };
 
 export const RELEASE_TARGETS = [
@@ -17,6 +19,8 @@ export const RELEASE_TARGETS = [
   "bun-darwin-x64",
   "bun-windows-x64",
 ] as const;
+
+const CLIENT_DIST = "client/dist";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -29,6 +33,24 @@ const { values } = parseArgs({
 
 const define = { EVENT_STORE_VERSION: JSON.stringify(packageJson.version) };
 
+/**
+ * `src/http/scalar-bundle.ts` finds Scalar's bundle at run time in
+ * node_modules, which the binary does not have: here it becomes a `file`
+ * import of that path, which `--compile` embeds.
+ */
+const embedScalarBundle: BunPlugin = {
+  name: "embed-scalar-bundle",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]src[\\/]http[\\/]scalar-bundle\.ts$/ }, () => {
+      const path = fileURLToPath(new URL("browser/standalone.js", import.meta.resolve("@scalar/api-reference")));
+      return {
+        loader: "ts",
+        contents: `import bundle from ${JSON.stringify(path)} with { type: "file" };\nexport const SCALAR_BUNDLE: string = bundle;\n`,
+      };
+    });
+  },
+};
+
 async function buildBinary(target?: string): Promise<string> {
   const outfile = target ? `dist/event-store-${target.replace(/^bun-/, "")}` : "dist/event-store";
   const result = await Bun.build({
@@ -37,36 +59,65 @@ async function buildBinary(target?: string): Promise<string> {
     minify: true,
     sourcemap: "linked",
     define,
+    plugins: [embedScalarBundle],
   });
   if (!result.success) throw new AggregateError(result.logs, `build of ${outfile} failed`);
   return target === "bun-windows-x64" ? `${outfile}.exe` : outfile;
 }
 
-async function buildClient(): Promise<void> {
-  rmSync("dist/client", { recursive: true, force: true });
+async function bundle(options: { entry: string; format: "esm" | "cjs"; target: "node" | "browser"; naming: string; minify?: boolean }) {
   const result = await Bun.build({
-    entrypoints: ["client/index.ts"],
-    outdir: "dist/client",
-    target: "node",
-    format: "esm",
+    entrypoints: [options.entry],
+    outdir: CLIENT_DIST,
+    naming: options.naming,
+    target: options.target,
+    format: options.format,
+    minify: options.minify ?? false,
     sourcemap: "linked",
+    // The typed entry's Eden is the app's own copy (a peer dependency), never bundled.
+    packages: "external",
     define,
   });
-  if (!result.success) throw new AggregateError(result.logs, "client build failed");
-  rmSync("dist/types", { recursive: true, force: true });
+  if (!result.success) throw new AggregateError(result.logs, `client build of ${options.naming} failed`);
+}
+
+/** Relative `.ts` specifiers in declarations (`from "./x.ts"`, `import("./x.ts")`) with `extension` instead. */
+function rewriteSpecifiers(text: string, extension: ".js" | ".cjs"): string {
+  return text.replace(/((?:from\s+|import\()["'])(\.{1,2}\/[^"']+)\.ts(["'])/g, `$1$2${extension}$3`);
+}
+
+/**
+ * client/dist: ESM and CommonJS of both entries (`index`, `typed`), a
+ * minified browser ESM of the main entry, and declarations for each
+ * format (`.d.ts` beside ESM, `.d.cts` beside CommonJS, so `NodeNext`
+ * type-checks a `require` as CommonJS). The declarations include the
+ * server's route types (`src/app.ts` and what it names), which is what
+ * makes the typed client typed in the user's app.
+ */
+async function buildClient(): Promise<void> {
+  rmSync(CLIENT_DIST, { recursive: true, force: true });
+  for (const entry of ["index", "typed"]) {
+    await bundle({ entry: `client/${entry}.ts`, format: "esm", target: "node", naming: `${entry}.js` });
+    await bundle({ entry: `client/${entry}.ts`, format: "cjs", target: "node", naming: `${entry}.cjs` });
+  }
+  await bundle({ entry: "client/index.ts", format: "esm", target: "browser", naming: "index.browser.js", minify: true });
+
   const tsc = Bun.spawnSync(["bunx", "tsc", "-p", "tsconfig.client.json"], { stdout: "inherit", stderr: "inherit" });
   if (tsc.exitCode !== 0) throw new Error("client declarations failed (tsc -p tsconfig.client.json)");
-  // Declarations keep the sources' `.ts` specifiers; Node resolves `.js` to the `.d.ts` beside it.
-  for (const path of new Bun.Glob("dist/types/**/*.d.ts").scanSync()) {
+  for (const path of new Bun.Glob(`${CLIENT_DIST}/types/**/*.d.ts`).scanSync()) {
     const text = await Bun.file(path).text();
-    await Bun.write(path, text.replace(/(from\s+["'][^"']+)\.ts(["'])/g, "$1.js$2"));
+    await Bun.write(path, rewriteSpecifiers(text, ".js"));
+    await Bun.write(path.replace(/\.d\.ts$/, ".d.cts"), rewriteSpecifiers(text, ".cjs"));
   }
-  await Bun.write("dist/client/index.d.ts", 'export * from "../types/client/index.js";\n');
+  for (const entry of ["index", "typed"]) {
+    await Bun.write(`${CLIENT_DIST}/${entry}.d.ts`, `export * from "./types/client/${entry}.js";\n`);
+    await Bun.write(`${CLIENT_DIST}/${entry}.d.cts`, `export * from "./types/client/${entry}.cjs";\n`);
+  }
 }
 
 const started = performance.now();
 await buildClient();
-console.log("built dist/client (ESM + .d.ts)");
+console.log(`built ${CLIENT_DIST} (ESM + CommonJS + browser, .d.ts + .d.cts)`);
 if (values["client-only"]) process.exit(0);
 const host = await buildBinary();
 console.log(`built ${host} (${(Bun.file(host).size / 1024 / 1024).toFixed(1)} MiB)`);

@@ -61,7 +61,7 @@ try {
   const registry = new TopicRegistry({ configDir: store.configDir });
   registry.load();
   const log = await FileEventLog.open({ dataDir: store.dataDir, storage: new NoSyncStorage(), isTopicName: isValidTopicName });
-  const limits = { maxBodyBytes: 1024 * 1024, maxBatchEvents: 10_000, maxPageSize: 10_000, reportError: () => {} };
+  const limits = { maxBodyBytes: 1024 * 1024, maxJsonDepth: 64, bodyTimeoutMs: 30_000, maxBatchEvents: 10_000, maxPageSize: 10_000, reportError: () => {} };
   const app = createApp({ registry, log, ...limits });
   const appWithoutLog = createApp({ registry, log: withInstantAppend(log), ...limits });
   // As the server runs it: every request counted and timed for /metrics.
@@ -71,7 +71,7 @@ try {
   const bodyValidator = getSchemaValidator(bodySchema, { normalize: true }) as unknown as { Clean(v: unknown): unknown; Check(v: unknown): boolean };
   // The framework alone: our body parser and the publish route's schemas, a handler that does nothing.
   const idsFor = (n: number) => Array.from({ length: n }, (_, i) => `bench-${i + 1}`);
-  const bare = new Elysia().use(jsonBody(1024 * 1024)).post(
+  const bare = new Elysia().use(jsonBody({ maxBodyBytes: 1024 * 1024, maxJsonDepth: 64, bodyTimeoutMs: 30_000 })).post(
     "/events",
     ({ body, set }) => {
       set.status = 201;

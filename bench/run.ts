@@ -8,7 +8,7 @@
  * Options:
  *   --load=wrk|bun      load generator (default: wrk when installed, else bench/load.ts)
  *   --server=dist|src   dist/event-store when it exists (default), or `bun run src/main.ts`
- *   --only=publish,read,startup,delivery,cli   a subset of the sections
+ *   --only=publish,read,startup,delivery,stall,cli   a subset of the sections
  *
  * Servers and load generators run as separate processes; this process only
  * orchestrates (and hosts the webhook sink of the delivery rows). The table
@@ -28,8 +28,9 @@ import { deliveryTable, runDelivery } from "./sections/delivery.ts";
 import { publishTable, runPublish } from "./sections/publish.ts";
 import { readTable, runRead } from "./sections/read.ts";
 import { runStartup, startupTable } from "./sections/startup.ts";
+import { runStall, stallTable } from "./sections/stall.ts";
 
-const SECTIONS = ["publish", "read", "startup", "delivery", "cli"] as const;
+const SECTIONS = ["publish", "read", "startup", "delivery", "stall", "cli"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const benchDir = import.meta.dir;
@@ -98,6 +99,12 @@ async function main(): Promise<void> {
     const delivery = await runDelivery(ctx);
     run.delivery = delivery;
     show(deliveryTable(delivery));
+  }
+
+  if (wanted("stall")) {
+    const stall = await runStall(ctx);
+    run.stall = stall;
+    show(stallTable(stall));
   }
 
   if (wanted("cli")) {

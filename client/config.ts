@@ -7,11 +7,11 @@ import type { EventStoreConfig, FetchFn } from "./types.ts";
 
 /** Time limit of one HTTP attempt, in milliseconds. @default 30000 */
 export const DEFAULT_TIMEOUT_MS = 30_000;
-/** Retries after a network error, timeout or 5xx. @default 3 */
+/** Retries after a network error, timeout, 5xx, or a 429 of a request safe to repeat. @default 3 */
 export const DEFAULT_RETRIES = 3;
 /** Backoff before the first retry, in milliseconds. @default 1000 */
 export const DEFAULT_RETRY_DELAY_MS = 1_000;
-/** Upper bound of one backoff step, in milliseconds. @default 30000 */
+/** Upper bound of one wait between attempts (backoff or `Retry-After`), in milliseconds. @default 30000 */
 export const MAX_RETRY_DELAY_MS = 30_000;
 /** Environment variable read when `baseUrl` is not given. */
 export const BASE_URL_ENV_VAR = "EVENT_STORE_BASE_URL";
@@ -22,8 +22,11 @@ export interface ResolvedConfig {
   timeout: number;
   retries: number;
   retryDelay: number;
+  maxRetryDelay: number;
   token: string | undefined;
   fetch: FetchFn;
+  /** Jitter source; internal, so tests can pin it. */
+  random: () => number;
 }
 
 interface DenoLike {
@@ -70,6 +73,7 @@ export function resolveConfig(config: EventStoreConfig): ResolvedConfig {
   const timeout = config.timeout ?? DEFAULT_TIMEOUT_MS;
   const retries = config.retries ?? DEFAULT_RETRIES;
   const retryDelay = config.retryDelay ?? DEFAULT_RETRY_DELAY_MS;
+  const maxRetryDelay = config.maxRetryDelay ?? MAX_RETRY_DELAY_MS;
   if (!Number.isFinite(timeout) || timeout <= 0) {
     throw new Error(`EventStoreClient: timeout must be a positive number of ms, got ${timeout}`);
   }
@@ -78,6 +82,9 @@ export function resolveConfig(config: EventStoreConfig): ResolvedConfig {
   }
   if (!Number.isFinite(retryDelay) || retryDelay < 0) {
     throw new Error(`EventStoreClient: retryDelay must be a non-negative number of ms, got ${retryDelay}`);
+  }
+  if (!Number.isFinite(maxRetryDelay) || maxRetryDelay < 0) {
+    throw new Error(`EventStoreClient: maxRetryDelay must be a non-negative number of ms, got ${maxRetryDelay}`);
   }
 
   const customFetch = config.fetch;
@@ -90,9 +97,11 @@ export function resolveConfig(config: EventStoreConfig): ResolvedConfig {
     timeout,
     retries,
     retryDelay,
+    maxRetryDelay,
     token: config.token,
     // Looked up per call and called on globalThis: a browser's fetch throws
     // "Illegal invocation" when called with another `this`.
     fetch: customFetch ?? ((input, init) => globalThis.fetch(input, init)),
+    random: Math.random,
   };
 }

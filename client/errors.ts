@@ -12,6 +12,8 @@ export interface EventStoreErrorOptions {
   code: string;
   /** The parsed JSON body of the error response, when there was one. */
   body?: unknown;
+  /** What the answer's `Retry-After` header asked for, in ms. */
+  retryAfterMs?: number;
   cause?: unknown;
 }
 
@@ -39,12 +41,15 @@ export class EventStoreError extends Error {
   readonly code: string;
   /** The parsed JSON body of the error response, when there was one. */
   readonly body: unknown;
+  /** How long the server asked to wait (`Retry-After` of a 429 or 503), in ms; else `undefined`. */
+  readonly retryAfterMs: number | undefined;
 
   constructor(message: string, options: EventStoreErrorOptions) {
     super(message, { cause: options.cause });
     this.status = options.status;
     this.code = options.code;
     this.body = options.body;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -8,6 +8,7 @@ import { resolveConfig } from "./config.ts";
 import { EventStoreError } from "./errors.ts";
 import { streamTopicEvents } from "./event-stream.ts";
 import type { StreamEventsOptions } from "./event-stream.ts";
+import { randomUuid } from "./web-crypto.ts";
 import { FetchTransport } from "./http-transport.ts";
 import type {
   ConsumerDetails,
@@ -78,10 +79,12 @@ export interface PublishEventsItem extends PublishEventInput {
 
 /**
  * Client of the Event Store HTTP API. Runs wherever `fetch` does (Bun,
- * Node ≥ 18, Deno, browsers) and has no dependencies.
+ * Node 22 and 24 (18 and 20 work too), Deno, browsers) and has no dependencies.
  *
  * Failed requests throw {@link EventStoreError}. Network errors, timeouts and
- * 5xx answers are retried with exponential backoff; 4xx answers are not.
+ * 5xx answers are retried with exponential backoff, and `429` for requests
+ * safe to repeat; a `Retry-After` is honoured (with jitter, up to
+ * `maxRetryDelay`). Other 4xx answers are not retried.
  *
  * @example
  * ```ts
@@ -314,8 +317,10 @@ export class EventStoreClient {
       method: "POST",
       path: "/events",
       body,
-      // Generated once per call, so all retries of this publish share it.
-      headers: { "idempotency-key": options.idempotencyKey ?? crypto.randomUUID() },
+      // Generated once per call, so all retries of this publish share it,
+      // which is what makes the publish safe to repeat.
+      headers: { "idempotency-key": options.idempotencyKey ?? (await randomUuid()) },
+      safeToRepeat: true,
     });
     return eventIds;
   }
@@ -446,7 +451,8 @@ export class EventStoreClient {
    * ```
    */
   async resumeConsumer(id: string): Promise<void> {
-    await this.#transport.request({ method: "POST", path: `${consumerPath(id)}/resume` });
+    // Resuming a resumed consumer changes nothing.
+    await this.#transport.request({ method: "POST", path: `${consumerPath(id)}/resume`, safeToRepeat: true });
   }
 }
 

@@ -8,6 +8,7 @@ import { anySignal, sleep } from "./abort.ts";
 import { backoffDelay } from "./backoff.ts";
 import type { ResolvedConfig } from "./config.ts";
 import { EventStoreError } from "./errors.ts";
+import { parseRetryAfter, retryAfterDelay } from "./retry-after.ts";
 
 /** Query parameters; `undefined` values are left out. */
 export type Query = Record<string, string | number | undefined>;
@@ -28,6 +29,12 @@ export interface RequestOptions {
   timeout?: number;
   /** Overrides the configured `retries`. */
   retries?: number;
+  /**
+   * Whether sending the request twice does no more than sending it once.
+   * Only then is a `429` retried: this server refuses before processing,
+   * but a proxy in between may not. @default true for GET, PUT and DELETE, false for POST
+   */
+  safeToRepeat?: boolean;
 }
 
 /** Sends {@link RequestOptions} with `fetch`, applying the retry policy. */
@@ -51,7 +58,10 @@ export class FetchTransport {
   /**
    * Sends the request and returns its parsed JSON body (`undefined` when
    * empty). Network errors, timeouts and 5xx answers are retried with
-   * exponential backoff; 4xx answers and a caller abort are not.
+   * exponential backoff, and a `429` when the request is safe to repeat;
+   * a `Retry-After` on a 429/503 replaces the backoff (plus jitter) unless
+   * it asks for more than `maxRetryDelay`. Other 4xx answers and a caller
+   * abort are not retried.
    *
    * @throws {EventStoreError} on a non-2xx answer or when no answer arrived.
    * @throws the caller signal's `reason` when `signal` aborts.
@@ -64,14 +74,28 @@ export class FetchTransport {
       headers: this.#headers(options),
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
     };
+    const safeToRepeat = options.safeToRepeat ?? options.method !== "POST";
     for (let attempt = 0; ; attempt++) {
+      let wait: number | undefined;
       try {
         return (await this.#attempt(url, init, options)) as T;
       } catch (error) {
-        if (!isRetryable(error) || attempt >= retries) throw error;
+        wait = attempt < retries ? this.#retryWait(error, attempt, safeToRepeat) : undefined;
+        if (wait === undefined) throw error;
       }
-      await sleep(backoffDelay(attempt, this.#config.retryDelay), signal);
+      await sleep(wait, signal);
     }
+  }
+
+  /** How long to wait before retrying after `error`; `undefined`: do not retry. */
+  #retryWait(error: unknown, attempt: number, safeToRepeat: boolean): number | undefined {
+    if (!(error instanceof EventStoreError)) return undefined;
+    const { status, retryAfterMs } = error;
+    const retryable = status === 0 || status >= 500 || (status === 429 && safeToRepeat);
+    if (!retryable) return undefined;
+    const { retryDelay, maxRetryDelay, random } = this.#config;
+    if (retryAfterMs !== undefined) return retryAfterDelay(retryAfterMs, maxRetryDelay, random);
+    return backoffDelay(attempt, retryDelay, maxRetryDelay);
   }
 
   async #attempt(url: string, init: RequestInit, options: RequestOptions): Promise<unknown> {
@@ -104,7 +128,7 @@ export class FetchTransport {
     }
 
     const parsed = parseJson(text);
-    if (!response.ok) throw httpError(what, response.status, parsed);
+    if (!response.ok) throw httpError(what, response, parsed);
     if (!parsed.ok) {
       throw new EventStoreError(`${what}: response is not JSON`, {
         status: response.status,
@@ -136,10 +160,6 @@ export class FetchTransport {
   }
 }
 
-function isRetryable(error: unknown): boolean {
-  return error instanceof EventStoreError && (error.status === 0 || error.status >= 500);
-}
-
 type Parsed = { ok: true; value: unknown } | { ok: false; cause: unknown };
 
 function parseJson(text: string): Parsed {
@@ -152,13 +172,16 @@ function parseJson(text: string): Parsed {
 }
 
 /** Maps an error answer (`{"error", "code", ...}` from this server) to an EventStoreError. */
-function httpError(what: string, status: number, parsed: Parsed): EventStoreError {
+function httpError(what: string, response: Response, parsed: Parsed): EventStoreError {
+  const { status } = response;
   const body = parsed.ok ? parsed.value : undefined;
   const fields = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
   const message =
     typeof fields.error === "string" ? fields.error : `${what} failed with HTTP ${status}`;
   const code = typeof fields.code === "string" ? fields.code : `HTTP_${status}`;
-  return new EventStoreError(message, { status, code, body });
+  const retryAfterMs =
+    status === 429 || status === 503 ? parseRetryAfter(response.headers.get("retry-after"), Date.now()) : undefined;
+  return new EventStoreError(message, retryAfterMs === undefined ? { status, code, body } : { status, code, body, retryAfterMs });
 }
 
 function describe(cause: unknown): string {

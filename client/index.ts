@@ -1,7 +1,8 @@
 /**
  * Client library of the Event Store: `EventStoreClient`, its errors and
- * webhook verification. Zero dependencies; runs on Bun, Node ≥ 18, Deno and
- * in browsers.
+ * webhook verification. No dependencies, and nothing here imports one: it
+ * runs on Bun, Node (22 and 24; 18 and 20 work), Deno and in browsers. The
+ * Eden typed client is the separate `/typed` entry (`typed.ts`).
  *
  * @module
  */
@@ -32,6 +33,7 @@ export {
 } from "./event-stream.ts";
 export type { StreamEventsOptions } from "./event-stream.ts";
 export { EventStoreError, WebhookVerificationError } from "./errors.ts";
+export { MIN_RETRY_AFTER_JITTER_MS, RETRY_AFTER_JITTER, parseRetryAfter, retryAfterDelay } from "./retry-after.ts";
 export type { EventStoreErrorOptions, WebhookVerificationErrorCode } from "./errors.ts";
 export { DEFAULT_WEBHOOK_TOLERANCE_SECONDS, signWebhook, verifyWebhook } from "./webhook.ts";
 export type { VerifyWebhookOptions, WebhookHeaders } from "./webhook.ts";
@@ -51,6 +53,3 @@ export type {
   TopicDetails,
   TopicProgress,
 } from "./types.ts";
-
-export { createTypedClient } from "./typed-client.ts";
-export type { TypedClient } from "./typed-client.ts";

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { startEventStore } from "event-store/testing";
+ * import { startEventStore } from "@event-store-js/server/testing";
  *
  * await using store = await startEventStore();
  * await store.client.createTopic("orders", [{ eventType: "order.placed", type: "object" }]);

@@ -149,7 +149,11 @@ export interface EventStoreConfig {
   timeout?: number;
   /**
    * How many times a request failing with a network error, a timeout or a
-   * 5xx status is retried (so at most `retries + 1` attempts).
+   * 5xx status is retried (so at most `retries + 1` attempts). A `429` is
+   * retried too when the request is safe to repeat (reads, deletes, schema
+   * updates, and publishes, which carry their `Idempotency-Key`). When a
+   * `429` or `503` carries `Retry-After`, the retry waits that long plus
+   * jitter instead of the backoff.
    * @default 3
    */
   retries?: number;
@@ -158,12 +162,28 @@ export interface EventStoreConfig {
    * @default 1000
    */
   retryDelay?: number;
+  /**
+   * Longest wait between two attempts, in milliseconds: caps the backoff,
+   * and a `Retry-After` asking for longer is not waited for (the error is
+   * thrown at once, with `retryAfterMs`).
+   * @default 30000
+   */
+  maxRetryDelay?: number;
   /** Sent as `Authorization: Bearer <token>`. */
   token?: string;
   /**
-   * `fetch` implementation to use, e.g. for instrumentation or tests. Any
-   * function with the shape of the global `fetch` fits.
+   * The transport: a `fetch` implementation to use, e.g. for tests, proxies
+   * or instrumentation. Any function with the shape of the global `fetch`
+   * fits; it is called with a full URL string and a `RequestInit`.
    * @default globalThis.fetch
+   *
+   * @example
+   * ```ts
+   * const client = new EventStoreClient({
+   *   baseUrl: "http://localhost:8000",
+   *   fetch: (url, init) => { console.log(init.method, url); return fetch(url, init); },
+   * });
+   * ```
    */
   fetch?: FetchFn;
 }

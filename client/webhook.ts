@@ -5,6 +5,7 @@
  * @module
  */
 import { WebhookVerificationError } from "./errors.ts";
+import { webCrypto } from "./web-crypto.ts";
 
 /** Accepted distance between a delivery's timestamp and now, in seconds. @default 300 */
 export const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
@@ -122,7 +123,8 @@ async function hmac(
   timestamp: string,
   body: string | Uint8Array,
 ): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey(
+  const { subtle } = await webCrypto();
+  const key = await subtle.importKey(
     "raw",
     secretKey(secret),
     { name: "HMAC", hash: "SHA-256" },
@@ -136,7 +138,7 @@ async function hmac(
   const content = new Uint8Array(prefix.length + bodyBytes.length);
   content.set(prefix, 0);
   content.set(bodyBytes, prefix.length);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, content));
+  return new Uint8Array(await subtle.sign("HMAC", key, content));
 }
 
 function secretKey(secret: string): Uint8Array<ArrayBuffer> {

@@ -5,6 +5,7 @@ import type { StoreMetrics } from "./metrics/store-metrics.ts";
 import { adminPage, isAdminAsset } from "./http/admin.ts";
 import { bearerAuth } from "./http/auth.ts";
 import { NO_CONSUMERS, consumerRoutes } from "./http/consumer-routes.ts";
+import { corsPolicy } from "./http/cors.ts";
 import { apiDocs } from "./http/docs.ts";
 import { toErrorResponse } from "./http/error-response.ts";
 import { eventRoutes } from "./http/event-routes.ts";
@@ -25,10 +26,16 @@ export interface AppDeps {
   /** Consumer registrations and webhook delivery; usually also passed as `delivery`. */
   consumers?: Consumers;
   maxBodyBytes: number;
+  /** Deepest JSON body accepted; deeper: 400 NESTING_TOO_DEEP. */
+  maxJsonDepth: number;
+  /** Time for a request body to arrive; later: 408. */
+  bodyTimeoutMs: number;
   maxBatchEvents: number;
   maxPageSize: number;
   /** Bearer tokens required on every route but `GET /health`; empty or absent: no authentication. */
   authTokens?: readonly string[];
+  /** Origins allowed by CORS (`*` for any); empty or absent: no CORS headers. */
+  corsOrigins?: readonly string[];
   /** Requests per minute per client address; 0 or absent: no limit. */
   rateLimitPerMinute?: number;
   /** The peer address of a request, for the rate limit. @default none: every request counts as "local" */
@@ -56,14 +63,16 @@ export function createApp(deps: AppDeps) {
       set.status = response.status;
       return response;
     })
-    // First, so refused requests are counted and timed too.
+    // First, so every request is counted and timed, preflights and refused ones too.
     .use(metrics ? requestMetrics((method, route, status, seconds) => metrics.observeRequest(method, route, status, seconds)) : new Elysia({ name: "request-metrics" }))
+    // First: a preflight never carries the token, and a 401/429 must still be readable by the page.
+    .use(corsPolicy(deps.corsOrigins ?? []))
     // Before everything else, docs included: a refused request is neither routed nor parsed.
     .use(rateLimit(deps.rateLimitPerMinute ?? 0, deps.clientAddress ? { clientAddress: deps.clientAddress } : {}))
     .use(bearerAuth(deps.authTokens ?? [], { isPublic }))
     .use(apiDocs({ version: VERSION }))
     .use(adminPage())
-    .use(jsonBody(deps.maxBodyBytes))
+    .use(jsonBody({ maxBodyBytes: deps.maxBodyBytes, maxJsonDepth: deps.maxJsonDepth, bodyTimeoutMs: deps.bodyTimeoutMs }))
     .use(healthRoutes(deps.delivery ?? NO_DELIVERY))
     .use(topicRoutes(deps))
     .use(eventRoutes(deps))

@@ -5,6 +5,8 @@
  * with a one-line message naming the setting.
  */
 import { Command, Option } from "commander";
+import { DEFAULT_MAX_JSON_DEPTH } from "./json/json-depth.ts";
+import { DEFAULT_MAX_TOPIC_DOCUMENT_BYTES } from "./topics/topic-registry.ts";
 
 /** @default 8000 */
 export const DEFAULT_PORT = 8000;
@@ -40,6 +42,11 @@ export const DEFAULT_ON_CONSUMER_FAILURE: ConsumerFailurePolicy = "remove";
 export const DEFAULT_CALLBACK_ALLOW_PRIVATE = true;
 /** @default 0 (off) */
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 0;
+export { DEFAULT_MAX_JSON_DEPTH };
+/** @default 256 KiB */
+export const DEFAULT_MAX_SCHEMA_BYTES = DEFAULT_MAX_TOPIC_DOCUMENT_BYTES;
+/** @default 30 000 */
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
 /** @default true */
 export const DEFAULT_METRICS_ENABLED = true;
 /** @default false */
@@ -105,6 +112,18 @@ export interface Config {
   callbackAllowPrivate: boolean;
   /** Requests per minute per client address (bursts up to the same number); 0 turns the limit off. @default 0 */
   rateLimitPerMinute: number;
+  /** Deepest nesting of arrays and objects in any JSON body or stored document; deeper: 400 NESTING_TOO_DEEP. @default 64 */
+  maxJsonDepth: number;
+  /** Largest topic document (name, schemas, dates) as stored; larger: 400 SCHEMA_TOO_LARGE. @default 262144 */
+  maxSchemaBytes: number;
+  /** A request body still arriving after this many ms gets 408 and its connection is closed. @default 30000 */
+  bodyTimeoutMs: number;
+  /**
+   * Browser origins allowed to call the API (CORS_ORIGINS: `*` or a
+   * comma-separated list such as `https://app.example,http://localhost:5173`).
+   * @default [] (no CORS headers: browsers on other origins are refused)
+   */
+  corsOrigins: readonly string[];
   /** `false`: no `GET /metrics` and nothing counted. @default true */
   metricsEnabled: boolean;
   /** `true` serves `GET /metrics` without a token even when AUTH_TOKEN is set. @default false */
@@ -182,6 +201,25 @@ const tokenList: Parser<readonly string[]> = (raw, name) => {
   return Object.freeze(tokens);
 };
 
+/** `*`, or origins as a browser sends them (`scheme://host[:port]`, no path): anything else could never match. */
+const originList: Parser<readonly string[]> = (raw, name) => {
+  const origins = raw.split(",").map((origin) => origin.trim()).filter((origin) => origin !== "");
+  if (origins.length === 0) throw new ConfigError(`${name} is set but holds no origin; unset it to turn CORS off`);
+  for (const origin of origins) {
+    if (origin === "*") continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || parsed.origin !== origin) {
+      throw new ConfigError(`${name}: '${origin}' is not an origin like https://app.example or http://localhost:5173`);
+    }
+  }
+  return Object.freeze(origins);
+};
+
 function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
   return s;
 }
@@ -207,6 +245,10 @@ export const SETTINGS = [
   setting({ key: "authTokens", env: "AUTH_TOKEN", description: "Bearer token(s), comma-separated; required on every route but GET /health (prefer the variable: flags show in ps)", parse: tokenList, fallback: Object.freeze([]) as readonly string[] }),
   setting({ key: "callbackAllowPrivate", env: "CALLBACK_ALLOW_PRIVATE", description: "false: refuse callbacks resolving to loopback/private/link-local addresses", parse: boolean, fallback: DEFAULT_CALLBACK_ALLOW_PRIVATE }),
   setting({ key: "rateLimitPerMinute", env: "RATE_LIMIT_PER_MINUTE", description: "Requests per minute per client address, 429 beyond (0 = off)", parse: integer(0, 1_000_000), fallback: DEFAULT_RATE_LIMIT_PER_MINUTE }),
+  setting({ key: "maxJsonDepth", env: "MAX_JSON_DEPTH", description: "Deepest nesting in a JSON body or stored document (deeper: 400)", parse: integer(2, 10_000), fallback: DEFAULT_MAX_JSON_DEPTH }),
+  setting({ key: "maxSchemaBytes", env: "MAX_SCHEMA_BYTES", description: "Largest stored topic document in bytes (larger: 400)", parse: integer(1024, 64 * 1024 * 1024), fallback: DEFAULT_MAX_SCHEMA_BYTES }),
+  setting({ key: "bodyTimeoutMs", env: "BODY_TIMEOUT_MS", description: "Time for a request body to arrive in ms (later: 408)", parse: integer(100, 3_600_000), fallback: DEFAULT_BODY_TIMEOUT_MS }),
+  setting({ key: "corsOrigins", env: "CORS_ORIGINS", description: "Browser origins allowed by CORS: * or a comma-separated list of origins", parse: originList, fallback: Object.freeze([]) as readonly string[] }),
   setting({ key: "metricsEnabled", env: "METRICS_ENABLED", description: "false: no GET /metrics and no counting", parse: boolean, fallback: DEFAULT_METRICS_ENABLED }),
   setting({ key: "metricsPublic", env: "METRICS_PUBLIC", description: "true: GET /metrics needs no token even with AUTH_TOKEN set", parse: boolean, fallback: DEFAULT_METRICS_PUBLIC }),
   setting({ key: "metricsMaxLabelled", env: "METRICS_MAX_LABELLED", description: "Most topics and consumers with their own label in /metrics (the rest: _other)", parse: integer(1, 100_000), fallback: DEFAULT_METRICS_MAX_LABELLED }),

@@ -37,8 +37,41 @@ export class MalformedJsonError extends EventStoreError {
 export class PayloadTooLargeError extends EventStoreError {
   readonly status = 413;
   readonly code = "PAYLOAD_TOO_LARGE";
+  // The body is left unread: the connection is not reused.
+  override readonly headers = { connection: "close" };
   constructor(limitBytes: number) {
     super(`Request body exceeds the limit of ${limitBytes} bytes`);
+  }
+}
+
+/** JSON nested deeper than MAX_JSON_DEPTH; refused before it is parsed. */
+export class NestingTooDeepError extends EventStoreError {
+  readonly status = 400;
+  readonly code = "NESTING_TOO_DEEP";
+  constructor(maxDepth?: number, options?: ErrorOptions) {
+    super(maxDepth === undefined ? "JSON is nested too deeply" : `JSON is nested deeper than the limit of ${maxDepth} levels`, options);
+    if (maxDepth !== undefined) this.details.maxDepth = maxDepth;
+  }
+}
+
+/** The request body did not arrive within BODY_TIMEOUT_MS. */
+export class RequestTimeoutError extends EventStoreError {
+  readonly status = 408;
+  readonly code = "REQUEST_TIMEOUT";
+  // The rest of the body may still be on its way: the connection is not reused.
+  override readonly headers = { connection: "close" };
+  constructor(timeoutMs: number) {
+    super(`Request body did not arrive within ${timeoutMs} ms`);
+  }
+}
+
+/** A topic document (name, schemas, dates) over MAX_SCHEMA_BYTES once stored. */
+export class SchemaTooLargeError extends EventStoreError {
+  readonly status = 400;
+  readonly code = "SCHEMA_TOO_LARGE";
+  constructor(limitBytes: number, actualBytes: number) {
+    super(`The topic's schemas take ${actualBytes} bytes stored, over the limit of ${limitBytes}`);
+    Object.assign(this.details, { limitBytes, actualBytes });
   }
 }
 

@@ -5,7 +5,7 @@ import type { Config } from "./config.ts";
 import { ConsumerService } from "./consumers/consumer-service.ts";
 import type { ResolveFn } from "./consumers/callback-policy.ts";
 import type { FetchFn } from "./consumers/delivery.ts";
-import { lockDataDir } from "./fs/data-dir-lock.ts";
+import { lockDirectories } from "./fs/data-dir-lock.ts";
 import { FileEventLog, type GroupCommitStats } from "./log/file-event-log.ts";
 import type { LogStorage } from "./log/storage.ts";
 import { StoreMetrics } from "./metrics/store-metrics.ts";
@@ -42,12 +42,16 @@ export interface StartServerOptions {
 
 /**
  * Opens the store under the configured directories and serves it over HTTP.
- * The data directory is locked to this process until `stop()`.
+ * The data and config directories are locked to this process until `stop()`.
  */
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
   const report = options.report ?? ((message: string) => console.warn(message));
   mkdirSync(config.dataDir, { recursive: true });
-  const lock = lockDataDir(config.dataDir);
+  mkdirSync(config.configDir, { recursive: true });
+  const lock = lockDirectories([
+    { dir: config.dataDir, setting: "DATA_DIR" },
+    { dir: config.configDir, setting: "CONFIG_DIR" },
+  ]);
   try {
     return await serve(config, options, report, () => lock.release());
   } catch (error) {
@@ -64,7 +68,7 @@ async function serve(
 ): Promise<RunningServer> {
   // Made first: the log and the dispatchers count into it from their first commit and delivery.
   const metrics = config.metricsEnabled ? new StoreMetrics({ maxLabelled: config.metricsMaxLabelled, ...(options.processMetrics ? { processMetrics: options.processMetrics } : {}) }) : undefined;
-  const registry = new TopicRegistry({ configDir: config.configDir });
+  const registry = new TopicRegistry({ configDir: config.configDir, maxDocumentBytes: config.maxSchemaBytes, maxDocumentDepth: config.maxJsonDepth });
   registry.load();
   for (const failure of registry.loadFailures) {
     report(`topic config ${join(config.configDir, "topics", failure.file)} could not be loaded and is skipped: ${failure.reason}`);
@@ -119,9 +123,10 @@ async function serve(
     listening = listen(app, {
       port: config.port,
       hostname: config.host,
-      // Bodies are counted by the JSON body parser, which answers 413 in the API's format;
-      // Bun's own limit only has to stay out of its way.
-      maxRequestBodySize: config.maxBodyBytes * 2 + 1024 * 1024,
+      // Bodies are counted by the JSON body parser, which answers 413 in the API's format
+      // at any declared size and reads none of it; Bun's own limit (an empty 413) must never
+      // be the one that answers.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       idleTimeout: 120,
     });
   } catch (error) {

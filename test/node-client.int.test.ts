@@ -4,7 +4,7 @@ import { startEventStore } from "../client/testing.ts";
 
 const ROOT = join(import.meta.dir, "..");
 
-test("the built dist/client runs under plain Node against a real server", async () => {
+test("the built client/dist runs under plain Node against a real server", async () => {
   const build = Bun.spawnSync(["bun", "run", "build.ts", "--client-only"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   if (build.exitCode !== 0) throw new Error(`client build failed: ${build.stdout}${build.stderr}`);
   await using store = await startEventStore();

@@ -134,4 +134,26 @@ describe("the UI at /swagger", () => {
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual({ error: "Not found", code: "NOT_FOUND" });
   });
+
+  test("loads the document from /swagger and /swagger/ alike: its URL is absolute", async () => {
+    using dir = tempDir();
+    await using store = await createTestApp({ dir: dir.path });
+    for (const path of ["/swagger", "/swagger/"]) {
+      const response = await store.request("GET", path);
+      expect(response.status, path).toBe(200);
+      const html = await response.text();
+      expect(html, path).toContain('data-url="/swagger/json"');
+    }
+  });
+});
+
+describe("servers in the OpenAPI document", () => {
+  test("lists the origin the document was requested from", async () => {
+    using dir = tempDir();
+    await using store = await createTestApp({ dir: dir.path });
+    const local = (await (await store.request("GET", "/swagger/json")).json()) as { servers: unknown };
+    expect(local.servers).toEqual([{ url: "http://localhost" }]);
+    const other = await store.app.handle(new Request("http://events.internal:8123/swagger/json"));
+    expect(((await other.json()) as { servers: unknown }).servers).toEqual([{ url: "http://events.internal:8123" }]);
+  });
 });

@@ -1,5 +1,5 @@
 import { expect, expectTypeOf, test } from "bun:test";
-import { type TypedClient, createTypedClient } from "../client/index.ts";
+import { type TypedClient, createTypedClient } from "../client/typed.ts";
 import { startEventStore } from "../client/testing.ts";
 
 // Checked by `tsc --noEmit`: a wrong route, body or response shape fails the type check.

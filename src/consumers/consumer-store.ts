@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ConsumersCorruptError, ConsumersWriteFailedError } from "../errors.ts";
 import { writeFileAtomicAsync } from "../fs/atomic-write-async.ts";
+import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from "../json/json-depth.ts";
 import { CoalescedWriter } from "./coalesced-writer.ts";
 import { type CursorAdvance, CursorJournal } from "./cursor-journal.ts";
 
@@ -72,9 +73,9 @@ export class ConsumerStore {
     for (const name of readdirSync(dataDir)) {
       if (name.startsWith(`${CONSUMERS_FILE}.`) && name.endsWith(".tmp")) unlinkSync(join(dataDir, name));
     }
-    let text: string | null = null;
+    let text: Buffer | null = null;
     try {
-      text = readFileSync(store.path, "utf8");
+      text = readFileSync(store.path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
@@ -190,14 +191,16 @@ export class ConsumerStore {
 
   private serialize(): string {
     const file: ConsumersFile = { consumers: this.list(), removed: [...this.removals.values()] };
-    return `${JSON.stringify(file, null, 2)}\n`;
+    // Compact: the stored size follows what was registered, not its nesting.
+    return `${JSON.stringify(file)}\n`;
   }
 }
 
-function decode(text: string, path: string): ConsumersFile {
+function decode(bytes: Buffer, path: string): ConsumersFile {
+  if (exceedsJsonDepth(bytes, DEFAULT_MAX_JSON_DEPTH)) throw new ConsumersCorruptError(`${path} is nested deeper than ${DEFAULT_MAX_JSON_DEPTH} levels`);
   let parsed: Partial<ConsumersFile>;
   try {
-    parsed = JSON.parse(text) as Partial<ConsumersFile>;
+    parsed = JSON.parse(bytes.toString("utf8")) as Partial<ConsumersFile>;
   } catch (error) {
     throw new ConsumersCorruptError(`${path} is not valid JSON`, { cause: error });
   }

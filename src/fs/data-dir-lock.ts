@@ -1,10 +1,11 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, openSync, readFileSync, realpathSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { tryLockExclusive } from "./flock.ts";
 
-/** `DATA_DIR/event-store.pid`: the process that owns the directory. */
+/** `<dir>/event-store.pid`: locked by the server that owns the directory, and naming it. */
 export const LOCK_FILE = "event-store.pid";
 
-/** Another live process serves this DATA_DIR; two writers would interleave segment files. */
+/** Another live server holds this directory; two writers would interleave its files. */
 export class DataDirLockedError extends Error {
   override name = "DataDirLockedError";
 }
@@ -13,43 +14,71 @@ export interface DataDirLock {
   release(): void;
 }
 
+export interface LockedDirectory {
+  dir: string;
+  /** The setting that named it, for the message: `DATA_DIR`, `CONFIG_DIR`. */
+  setting: string;
+}
+
 /**
- * Claims `dataDir` for this process. A lock left by a process that is gone
- * (after `kill -9` or a power cut) is taken over; one held by a live process
- * refuses start-up, since two servers appending to the same segments would
- * corrupt them.
+ * Claims each directory for this process with `flock(2)` on its lock file,
+ * which the kernel releases when the holder dies however it dies: a lock
+ * file left by a killed server, a zombie, or PID 1 of a previous container
+ * never blocks start-up, and one held by a live server always does. A
+ * directory named twice (DATA_DIR = CONFIG_DIR) is locked once. Where flock
+ * cannot be had, the file's pid is checked for liveness instead.
  */
-export function lockDataDir(dataDir: string, pid = process.pid): DataDirLock {
-  const path = join(dataDir, LOCK_FILE);
+export function lockDirectories(directories: readonly LockedDirectory[], pid = process.pid): DataDirLock {
+  const held: number[] = [];
+  const seen = new Set<string>();
   try {
-    const fd = openSync(path, "wx", 0o644);
-    try {
-      writeSync(fd, `${pid}\n`);
-    } finally {
-      closeSync(fd);
+    for (const { dir, setting } of directories) {
+      const real = realpathSync(dir);
+      if (seen.has(real)) continue;
+      seen.add(real);
+      held.push(lockOne(dir, setting, pid));
     }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    const holder = Number.parseInt(readFileSync(path, "utf8"), 10);
-    if (Number.isSafeInteger(holder) && isAlive(holder)) {
-      throw new DataDirLockedError(`DATA_DIR '${dataDir}' is in use by process ${holder} (${path})`);
-    }
-    writeFileSync(path, `${pid}\n`);
+    for (const fd of held) closeSync(fd);
+    throw error;
   }
   return {
     release() {
-      try {
-        if (Number.parseInt(readFileSync(path, "utf8"), 10) === pid) unlinkSync(path);
-      } catch {
-        // Already gone: nothing to release.
-      }
+      // Closing the descriptor is what releases the lock. The file stays: removing it would let a
+      // process that opened it a moment earlier lock an orphaned inode while another locks a new one.
+      for (const fd of held.splice(0)) closeSync(fd);
     },
   };
 }
 
-function isAlive(pid: number): boolean {
+function lockOne(dir: string, setting: string, pid: number): number {
+  const path = join(dir, LOCK_FILE);
+  const fd = openSync(path, "a+", 0o644);
   try {
-    process.kill(pid, 0);
+    const result = tryLockExclusive(fd);
+    if (result === "busy" || (result === "unsupported" && isHeldByAnother(path, pid))) {
+      throw new DataDirLockedError(`${setting} '${dir}' is in use by process ${holderOf(path)} (${path})`);
+    }
+    ftruncateSync(fd, 0);
+    writeSync(fd, `${pid}\n`, 0);
+    return fd;
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+function holderOf(path: string): string {
+  const holder = Number.parseInt(readFileSync(path, "utf8"), 10);
+  return Number.isSafeInteger(holder) ? String(holder) : "unknown";
+}
+
+/** The fallback: a pid that is alive and not ours. It cannot tell a reused pid from the holder. */
+function isHeldByAnother(path: string, pid: number): boolean {
+  const holder = Number.parseInt(readFileSync(path, "utf8"), 10);
+  if (!Number.isSafeInteger(holder) || holder === pid) return false;
+  try {
+    process.kill(holder, 0);
     return true;
   } catch (error) {
     // EPERM: it exists but belongs to someone else, which still means in use.

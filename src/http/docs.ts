@@ -1,14 +1,17 @@
+// So the `file` imports below type-check wherever this file is compiled, an app's tsc included.
+/// <reference path="./embedded-assets.d.ts" />
 import { swagger } from "@elysiajs/swagger";
 import { Elysia } from "elysia";
 import { RouteNotFoundError } from "../errors.ts";
 import { publishedDocument } from "./openapi-document.ts";
 // `file` imports are embedded by `bun build --compile`, so the UI needs no CDN:
-// the compiled binary serves Scalar's bundle and the fonts itself.
-import interLatinExt from "../../node_modules/@fontsource-variable/inter/files/inter-latin-ext-wght-normal.woff2" with { type: "file" };
-import interLatin from "../../node_modules/@fontsource-variable/inter/files/inter-latin-wght-normal.woff2" with { type: "file" };
-import monoLatinExt from "../../node_modules/@fontsource-variable/jetbrains-mono/files/jetbrains-mono-latin-ext-wght-normal.woff2" with { type: "file" };
-import monoLatin from "../../node_modules/@fontsource-variable/jetbrains-mono/files/jetbrains-mono-latin-wght-normal.woff2" with { type: "file" };
-import scalarBundle from "../../node_modules/@scalar/api-reference/dist/browser/standalone.js" with { type: "file" };
+// the compiled binary serves Scalar's bundle and the fonts itself. By package
+// specifier, so they resolve wherever the packages are installed.
+import interLatinExt from "@fontsource-variable/inter/files/inter-latin-ext-wght-normal.woff2" with { type: "file" };
+import interLatin from "@fontsource-variable/inter/files/inter-latin-wght-normal.woff2" with { type: "file" };
+import monoLatinExt from "@fontsource-variable/jetbrains-mono/files/jetbrains-mono-latin-ext-wght-normal.woff2" with { type: "file" };
+import monoLatin from "@fontsource-variable/jetbrains-mono/files/jetbrains-mono-latin-wght-normal.woff2" with { type: "file" };
+import { SCALAR_BUNDLE } from "./scalar-bundle.ts";
 
 type ScalarConfig = NonNullable<NonNullable<Parameters<typeof swagger>[0]>["scalarConfig"]>;
 
@@ -24,7 +27,7 @@ export interface ApiDocsOptions {
 
 /** Served under `${path}/assets/<name>`; nothing else is reachable there. */
 const ASSETS = new Map<string, string>([
-  ["scalar.js", scalarBundle],
+  ["scalar.js", SCALAR_BUNDLE],
   ["inter-latin.woff2", interLatin],
   ["inter-latin-ext.woff2", interLatinExt],
   ["jetbrains-mono-latin.woff2", monoLatin],
@@ -63,6 +66,8 @@ export function apiDocs({ version, path = DEFAULT_DOCS_PATH }: ApiDocsOptions) {
     // Twelve operations: list them all in the sidebar rather than behind collapsed tags.
     defaultOpenAllTags: true,
     customCss: fontFaces(assets),
+    // Absolute: the plugin's default is relative, which from `/swagger/` points at `/swagger/swagger/json`.
+    spec: { url: specPath },
     telemetry: false,
     proxyUrl: "",
     agent: { disabled: true },
@@ -71,7 +76,10 @@ export function apiDocs({ version, path = DEFAULT_DOCS_PATH }: ApiDocsOptions) {
   };
   return new Elysia({ name: "api-docs", seed: path })
     // The plugin's generated document needs fixing up to be valid OpenAPI (see publishedDocument).
-    .onAfterHandle({ as: "local" }, ({ route, response }) => (route === specPath ? publishedDocument(response) : undefined))
+    // `servers` names the origin the document was fetched from, so its code samples are complete URLs.
+    .onAfterHandle({ as: "local" }, ({ route, request, response }) =>
+      route === specPath ? publishedDocument(response, new URL(request.url).origin) : undefined,
+    )
     .get(
       `${assets}/:file`,
       ({ params }) => {

@@ -6,11 +6,6 @@ declare module "*.woff2" {
   export default path;
 }
 
-declare module "*/dist/browser/standalone.js" {
-  const path: string;
-  export default path;
-}
-
 /** The admin page's script and styles, embedded by `with { type: "file" }` (a path into the binary). */
 declare module "*/admin/admin.js" {
   const path: string;

@@ -1,5 +1,5 @@
 import { ParseError, ValidationError } from "elysia";
-import { EventStoreError, InternalError, InvalidRequestError, MalformedJsonError, RouteNotFoundError } from "../errors.ts";
+import { EventStoreError, InternalError, InvalidRequestError, MalformedJsonError, NestingTooDeepError, RouteNotFoundError } from "../errors.ts";
 
 export interface ErrorBody {
   error: string;
@@ -31,7 +31,7 @@ function classify(code: string | number, error: unknown): EventStoreError {
   if (code === "NOT_FOUND") return new RouteNotFoundError();
   // Request values are walked recursively (JSON parsing, schema checks); only
   // input nested deep enough to exhaust the stack gets this far as a RangeError.
-  if (error instanceof RangeError) return new InvalidRequestError("Request is nested too deeply", "NESTING_TOO_DEEP", { cause: error });
+  if (error instanceof RangeError) return new NestingTooDeepError(undefined, { cause: error });
   return new InternalError({ cause: error });
 }
 

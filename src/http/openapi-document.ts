@@ -15,11 +15,13 @@ const MEDIA_TYPE = "application/json";
  * response has a description (its schema's, else the status text) and its
  * schema's examples as named media-type examples (an error's `code` names it);
  * parameter examples become maps; a request schema wrapped in a one-element
- * `allOf` (how models.ts declares the publish body) is unwrapped. Returns a
- * copy: the plugin caches its own.
+ * `allOf` (how models.ts declares the publish body) is unwrapped; `servers`
+ * lists `origin`, the server as the client reached it. Returns a copy: the
+ * plugin caches its own.
  */
-export function publishedDocument(generated: unknown): JsonObject {
+export function publishedDocument(generated: unknown, origin?: string): JsonObject {
   const document = JSON.parse(JSON.stringify(generated)) as JsonObject;
+  if (origin !== undefined) document.servers = [{ url: origin }];
   for (const pathItem of Object.values(objectOrEmpty(document.paths))) {
     for (const operation of Object.values(objectOrEmpty(pathItem))) {
       if (!isObject(operation)) continue;

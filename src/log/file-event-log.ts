@@ -107,6 +107,7 @@ export class FileEventLog implements EventLog {
   private readonly keys: IdempotencyKeys;
   private readonly segmentMaxBytes: number;
   private readonly clock: () => number;
+  private readonly report: (message: string) => void;
   private readonly indexCache = new Map<string, SegmentIndex>();
   private readonly commitListeners = new Set<(topic: string, head: number) => void>();
   private queue: PendingAppend[] = [];
@@ -122,6 +123,7 @@ export class FileEventLog implements EventLog {
     this.keysDir = join(options.dataDir, "idempotency");
     this.segmentMaxBytes = options.segmentMaxBytes ?? DEFAULT_SEGMENT_MAX_BYTES;
     this.clock = options.clock ?? Date.now;
+    this.report = options.report ?? ((message: string) => console.warn(message));
     this.keys = new IdempotencyKeys(options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS, this.clock);
   }
 
@@ -142,8 +144,7 @@ export class FileEventLog implements EventLog {
       .map((name) => ({ name, dir: join(this.topicsDir, name) }));
     streams.push({ name: KEYS_STREAM, dir: this.keysDir });
     const result = await recoverLog(this.storage, streams, this.options.dataDir);
-    const report = this.options.report ?? ((message: string) => console.warn(message));
-    for (const repair of result.repairs) report(`recovery: ${repair}`);
+    for (const repair of result.repairs) this.report(`recovery: ${repair}`);
     this.nextGroup = result.nextGroup;
     this.lastTimestampMs = result.lastTimestampMs;
     for (const recovered of result.topics.values()) {
@@ -298,18 +299,32 @@ export class FileEventLog implements EventLog {
     }
   }
 
+  /**
+   * Commits queued appends group by group until the queue is empty. Whatever
+   * a group throws, its appends are settled and the queue moves on: a
+   * commit queue left "in flight" would make every later append wait forever.
+   */
   private async flush(): Promise<void> {
-    while (this.queue.length > 0) {
-      let take = 0;
-      let bytes = 0;
-      while (take < this.queue.length && (take === 0 || bytes + this.queue[take]!.bytes <= GROUP_MAX_BYTES)) {
-        bytes += this.queue[take]!.bytes;
-        take++;
+    try {
+      while (this.queue.length > 0) {
+        let take = 0;
+        let bytes = 0;
+        while (take < this.queue.length && (take === 0 || bytes + this.queue[take]!.bytes <= GROUP_MAX_BYTES)) {
+          bytes += this.queue[take]!.bytes;
+          take++;
+        }
+        const group = this.queue.splice(0, take);
+        try {
+          await this.commitGroup(group);
+        } catch (error) {
+          // Only appends the group had not settled yet are affected: a promise settles once.
+          for (const pending of group) pending.reject(new WriteFailedError({ cause: error }));
+          this.report(`log: a group commit failed unexpectedly: ${(error as Error)?.stack ?? String(error)}`);
+        }
       }
-      const group = this.queue.splice(0, take);
-      await this.commitGroup(group);
+    } finally {
+      this.flushing = null;
     }
-    this.flushing = null;
   }
 
   /**
@@ -521,7 +536,14 @@ export class FileEventLog implements EventLog {
 
   private notify(state: TopicState): void {
     for (const wake of [...state.waiters]) wake();
-    for (const listener of this.commitListeners) listener(state.name, state.head);
+    for (const listener of this.commitListeners) {
+      // A listener's failure is its own: the commit is durable and acknowledged, and the others still hear of it.
+      try {
+        listener(state.name, state.head);
+      } catch (error) {
+        this.report(`log: a commit listener failed: ${(error as Error)?.stack ?? String(error)}`);
+      }
+    }
   }
 
   /** First and last sequence stored under a date folder, or null when there are none. */

@@ -12,6 +12,7 @@ export interface EventSchema {
 
 export type PayloadValidator = (payload: unknown) => string | null;
 
+const AJV_OPTIONS = { strict: false, addUsedSchema: false, logger: false } as const;
 const DRAFT_2020 = "https://json-schema.org/draft/2020-12/schema";
 const MAX_EVENT_TYPE_LENGTH = 256;
 
@@ -23,8 +24,10 @@ const MAX_EVENT_TYPE_LENGTH = 256;
 export class SchemaCompiler {
   // addUsedSchema: false keeps `$id`s of one topic's schemas from colliding
   // with another topic's. strict: false accepts annotation keywords users add.
-  private readonly draft2020 = addFormats(new Ajv2020({ strict: false, addUsedSchema: false }));
-  private readonly draft07 = addFormats(new Ajv07({ strict: false, addUsedSchema: false }));
+  // logger: false: on a schema it cannot compile, ajv would print the whole
+  // generated function (megabytes for a large schema) once per request.
+  private readonly draft2020 = addFormats(new Ajv2020({ ...AJV_OPTIONS }));
+  private readonly draft07 = addFormats(new Ajv07({ ...AJV_OPTIONS }));
 
   /** Checks one schema and returns a validator; throws InvalidSchemaError. */
   compile(schema: unknown, index: number): { eventType: string; validate: PayloadValidator } {

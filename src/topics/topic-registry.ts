@@ -2,12 +2,15 @@ import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   InvalidSchemaError,
+  NestingTooDeepError,
   SchemaChangeError,
+  SchemaTooLargeError,
   TopicExistsError,
   TopicNotFoundError,
   WriteFailedError,
 } from "../errors.ts";
 import { syncDirectory, writeFileAtomic } from "../fs/atomic-write.ts";
+import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from "../json/json-depth.ts";
 import { type EventSchema, type PayloadValidator, SchemaCompiler } from "./schema-compiler.ts";
 import { assertTopicName, isValidTopicName } from "./topic-name.ts";
 
@@ -30,10 +33,17 @@ export interface TopicLoadFailure {
   reason: string;
 }
 
+/** @default 256 KiB */
+export const DEFAULT_MAX_TOPIC_DOCUMENT_BYTES = 256 * 1024;
+
 export interface TopicRegistryOptions {
   configDir: string;
   compiler?: SchemaCompiler;
   clock?: () => Date;
+  /** Largest topic document as stored; larger: SchemaTooLargeError. @default DEFAULT_MAX_TOPIC_DOCUMENT_BYTES */
+  maxDocumentBytes?: number;
+  /** Deepest nesting of a stored document; a deeper file is skipped at load. @default DEFAULT_MAX_JSON_DEPTH */
+  maxDocumentDepth?: number;
 }
 
 /**
@@ -46,6 +56,8 @@ export class TopicRegistry {
   private readonly dir: string;
   private readonly compiler: SchemaCompiler;
   private readonly clock: () => Date;
+  private readonly maxDocumentBytes: number;
+  private readonly maxDocumentDepth: number;
   /** Files that could not be loaded at start-up, for operators. */
   readonly loadFailures: TopicLoadFailure[] = [];
 
@@ -53,6 +65,8 @@ export class TopicRegistry {
     this.dir = join(options.configDir, "topics");
     this.compiler = options.compiler ?? new SchemaCompiler();
     this.clock = options.clock ?? (() => new Date());
+    this.maxDocumentBytes = options.maxDocumentBytes ?? DEFAULT_MAX_TOPIC_DOCUMENT_BYTES;
+    this.maxDocumentDepth = options.maxDocumentDepth ?? DEFAULT_MAX_JSON_DEPTH;
   }
 
   /** Reads every topic definition. Never throws for one bad file. */
@@ -63,7 +77,9 @@ export class TopicRegistry {
     for (const file of readdirSync(this.dir).sort()) {
       if (!file.endsWith(".json")) continue;
       try {
-        const definition = JSON.parse(readFileSync(join(this.dir, file), "utf8")) as TopicDefinition;
+        const bytes = readFileSync(join(this.dir, file));
+        if (exceedsJsonDepth(bytes, this.maxDocumentDepth)) throw new NestingTooDeepError(this.maxDocumentDepth);
+        const definition = JSON.parse(bytes.toString("utf8")) as TopicDefinition;
         if (!isValidTopicName(definition?.name) || `${definition.name}.json` !== file) {
           throw new Error("its name does not match the file name");
         }
@@ -94,8 +110,9 @@ export class TopicRegistry {
     assertTopicName(name);
     if (this.topics.has(name)) throw new TopicExistsError(name);
     const definition: TopicDefinition = { name, schemas: schemas as EventSchema[], createdAt: this.clock().toISOString() };
+    const document = this.serialize(definition);
     const topic = this.compile(definition);
-    this.persist(definition);
+    this.persist(definition, document);
     this.topics.set(name, topic);
     return definition;
   }
@@ -108,14 +125,27 @@ export class TopicRegistry {
       schemas: schemas as EventSchema[],
       updatedAt: this.clock().toISOString(),
     };
+    const document = this.serialize(definition);
     const topic = this.compile(definition);
     const missing = current.schemas.map((s) => s.eventType).filter((type) => !topic.validators.has(type));
     if (missing.length > 0) {
       throw new SchemaChangeError(`Schemas may only be added or changed, not removed; missing event types: ${missing.join(", ")}`);
     }
-    this.persist(definition);
+    this.persist(definition, document);
     this.topics.set(name, topic);
     return definition;
+  }
+
+  /**
+   * The document as stored: compact, so its size on disk follows the
+   * request's (indentation would grow with depth), and bounded before any
+   * schema is compiled.
+   */
+  private serialize(definition: TopicDefinition): string {
+    const document = `${JSON.stringify(definition)}\n`;
+    const bytes = Buffer.byteLength(document);
+    if (bytes > this.maxDocumentBytes) throw new SchemaTooLargeError(this.maxDocumentBytes, bytes);
+    return document;
   }
 
   private compile(definition: TopicDefinition): Topic {
@@ -130,10 +160,10 @@ export class TopicRegistry {
     return { definition, validators };
   }
 
-  private persist(definition: TopicDefinition): void {
+  private persist(definition: TopicDefinition, document: string): void {
     try {
       mkdirSync(this.dir, { recursive: true });
-      writeFileAtomic(join(this.dir, `${definition.name}.json`), `${JSON.stringify(definition, null, 2)}\n`);
+      writeFileAtomic(join(this.dir, `${definition.name}.json`), document);
     } catch (error) {
       throw new WriteFailedError({ cause: error }, `Failed to store topic '${definition.name}'; it is unchanged`);
     }

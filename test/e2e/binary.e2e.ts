@@ -1,6 +1,6 @@
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
 import { SETTINGS, flagName } from "../../src/config.ts";
@@ -115,6 +115,42 @@ describe(`the compiled executable (${BINARY})`, () => {
     const page = await json(fetch(`${server.url}/topics/user-events/events?sinceEventId=user-events-99&limit=5`));
     expect((page.body.events as { id: string }[]).map((e) => e.id)).toEqual(["user-events-100", "user-events-101"]);
     expect(await server.terminate()).toBe(0);
+  }, TIMEOUT_MS);
+
+  test("holds its directories with a kernel lock: a stale lock file naming PID 1 never blocks it, a live holder always does", async () => {
+    using dir = tempDir();
+    const env = storeEnv(dir.path);
+    mkdirSync(env.DATA_DIR, { recursive: true });
+    writeFileSync(join(env.DATA_DIR, "event-store.pid"), "1\n");
+    const first = await startServerProcess(env, [BINARY]);
+    try {
+      expect(readFileSync(join(env.DATA_DIR, "event-store.pid"), "utf8")).toBe(`${first.process.pid}\n`);
+      const second = run([], { ...env, PORT: "0", HOST: "127.0.0.1" });
+      expect(second).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: `event-store: DATA_DIR '${env.DATA_DIR}' is in use by process ${first.process.pid} (${join(env.DATA_DIR, "event-store.pid")})\n`,
+      });
+    } finally {
+      await first.kill9();
+    }
+    const third = await startServerProcess(env, [BINARY]);
+    expect((await fetch(`${third.url}/health`)).status).toBe(200);
+    expect(await third.terminate()).toBe(0);
+  }, TIMEOUT_MS);
+
+  test("refuses a deeply nested body with 400 NESTING_TOO_DEEP and an over-large declared body with a JSON 413", async () => {
+    using dir = tempDir();
+    const server = await startServerProcess(storeEnv(dir.path), [BINARY]);
+    try {
+      const deep = "[".repeat(50_000) + "]".repeat(50_000);
+      const nested = await json(fetch(`${server.url}/consumers/register`, { method: "POST", body: `{"callback":"http://127.0.0.1:9/","topics":{"t":${deep}}}` }));
+      expect(nested).toEqual({ status: 400, body: { error: "JSON is nested deeper than the limit of 64 levels", code: "NESTING_TOO_DEEP", maxDepth: 64 } });
+      const large = await json(fetch(`${server.url}/events`, { method: "POST", body: "[" + " ".repeat(4 * 1024 * 1024) + "]" }));
+      expect(large).toEqual({ status: 413, body: { error: "Request body exceeds the limit of 1048576 bytes", code: "PAYLOAD_TOO_LARGE" } });
+    } finally {
+      await server.terminate();
+    }
   }, TIMEOUT_MS);
 
   test("serves a valid OpenAPI document and the Swagger UI with its embedded assets", async () => {

@@ -1,8 +1,9 @@
-// Runs under plain Node (`node --test`), against the built dist/client and a
+// Runs under plain Node (`node --test`), against the built client/dist and a
 // server whose URL is in EVENT_STORE_BASE_URL.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { EventStoreClient, EventStoreError, createTypedClient } from "../../dist/client/index.js";
+import { EventStoreClient, EventStoreError } from "../../client/dist/index.js";
+import { createTypedClient } from "../../client/dist/typed.js";
 
 const client = new EventStoreClient({ timeout: 5000, retries: 1, retryDelay: 100 });
 const topic = `node-${process.pid}`;

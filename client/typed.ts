@@ -1,6 +1,8 @@
 /**
- * The Eden typed client: every route, body, query and response typed from the
- * server's own route definitions.
+ * The Eden typed client (the package's `/typed` entry): every route, body,
+ * query and response typed from the server's own route definitions, so a
+ * wrong path or body is a compile error. Needs the peer dependencies
+ * `elysia` and `@elysiajs/eden`; the main entry does not.
  *
  * @module
  */
@@ -18,4 +20,7 @@ export function createTypedClient(baseUrl: string, options: Treaty.Config = {}):
   return treaty<App>(baseUrl, options);
 }
 
+/** The typed client of this server's API. */
 export type TypedClient = Treaty.Create<App>;
+/** The server's Elysia app type, for `treaty<App>()` and other Eden helpers. */
+export type { App };
