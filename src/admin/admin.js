@@ -206,10 +206,14 @@ async function eventsScreen(signal, topic, params) {
   );
   const tbody = h("tbody", {}, events.map(eventRow));
   const last = events.at(-1)?.id;
+  // Ids are dense (<topic>-1, -2, …), so the page before starts after the id `limit` before this one's first.
+  const sinceSequence = Number(/-(\d+)$/.exec(since)?.[1] ?? 0);
+  const previous = Math.max(0, sinceSequence - limit);
   const nav = h(
     "div",
     { class: "toolbar" },
     h("button", { type: "button", disabled: !since, onclick: () => go({ date, limit }) }, "First page"),
+    h("button", { type: "button", disabled: sinceSequence === 0, onclick: () => go({ since: previous > 0 ? `${topic}-${previous}` : "", date, limit }) }, "Previous page"),
     h("button", { type: "button", disabled: events.length < limit, onclick: () => go({ since: last, date, limit }) }, "Next page"),
   );
   const tailState = h("span", { class: "muted", "aria-live": "polite" });

@@ -93,6 +93,11 @@ test("the admin page of the compiled binary: sign in, browse a topic, tail it, s
     await page.locator('tr[data-id="orders-51"]').waitFor({ state: "visible" });
     expect(await events.locator("tbody tr").count()).toBe(10);
     expect(page.url()).toContain("since=orders-50");
+    await page.getByRole("button", { name: "Previous page" }).click();
+    await page.locator('tr[data-id="orders-1"]').waitFor({ state: "visible" });
+    expect(await events.locator("tbody tr").count()).toBe(50);
+    await page.getByRole("button", { name: "Next page" }).click();
+    await page.locator('tr[data-id="orders-51"]').waitFor({ state: "visible" });
     await page.getByRole("button", { name: "First page" }).click();
     await page.locator('tr[data-id="orders-1"]').waitFor({ state: "visible" });
     await page.getByLabel("Date (UTC)").fill("2000-01-01");
