@@ -144,7 +144,7 @@ export class ConsumerService implements Consumers {
     let attempts = 0;
     let nextAttemptAt: number | null = null;
     for (const sub of subs) {
-      progress[sub.topic] = topicProgress(this.options.log, sub.topic, sub.cursor, now);
+      progress[sub.topic] = topicProgress(this.options.log, sub.topic, sub.durableCursor, now);
       lag[sub.topic] = progress[sub.topic]!.lag;
       attempts = Math.max(attempts, sub.attempts);
       if (sub.attempts > 0 && sub.retryAt !== null) nextAttemptAt = Math.min(nextAttemptAt ?? Infinity, sub.retryAt);
@@ -241,8 +241,10 @@ export class ConsumerService implements Consumers {
   }
 
   private async persistCursor(sub: Subscription): Promise<void> {
+    const cursor = sub.cursor;
     try {
-      await this.store.advance(sub.consumer.id, sub.topic, sub.cursor);
+      await this.store.advance(sub.consumer.id, sub.topic, cursor);
+      sub.durableCursor = Math.max(sub.durableCursor, cursor);
     } catch (error) {
       // Delivery goes on; the cursor reaches the file with the next successful write (until then a restart re-sends).
       this.report(`consumers: could not persist the cursor of consumer ${sub.consumer.id} on '${sub.topic}': ${describe(error)}`);
@@ -282,7 +284,7 @@ export class ConsumerService implements Consumers {
 
 function cursorIds(subs: readonly Subscription[]): Record<string, string | null> {
   const topics: Record<string, string | null> = {};
-  for (const sub of subs) topics[sub.topic] = sub.cursor === 0 ? null : formatEventId(sub.topic, sub.cursor);
+  for (const sub of subs) topics[sub.topic] = sub.durableCursor === 0 ? null : formatEventId(sub.topic, sub.durableCursor);
   return topics;
 }
 
