@@ -30,7 +30,11 @@ export interface Family {
 
 export function parsePrometheusText(text: string): Family[] {
   const result = Bun.spawnSync([PYTHON, "-c", PARSE], { stdin: new TextEncoder().encode(text), stdout: "pipe", stderr: "pipe" });
-  if (result.exitCode !== 0) throw new Error(`the Prometheus parser refused the exposition: ${result.stderr.toString()}`);
+  const stderr = result.stderr.toString();
+  if (result.exitCode !== 0 && stderr.includes("No module named 'prometheus_client'")) {
+    throw new Error("the Prometheus parser is not installed: apt-get install python3-prometheus-client (.ci/run does this)");
+  }
+  if (result.exitCode !== 0) throw new Error(`the Prometheus parser refused the exposition: ${stderr}`);
   const families = JSON.parse(result.stdout.toString()) as { name: string; type: string; samples: { name: string; labels: Record<string, string>; value: string }[] }[];
   return families.map((f) => ({ ...f, samples: f.samples.map((s) => ({ ...s, value: Number(s.value) })) }));
 }
