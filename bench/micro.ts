@@ -20,6 +20,7 @@ import { openEventStore } from "../src/event-store.ts";
 import { jsonBody } from "../src/http/json-body.ts";
 import { publishBatchModel } from "../src/http/models.ts";
 import { NodeLogStorage } from "../src/log/storage.ts";
+import { StoreMetrics } from "../src/metrics/store-metrics.ts";
 import type { AppendEvent, EventLog } from "../src/store/event-log.ts";
 import { validateBatch } from "../src/topics/event-validation.ts";
 import { createStore, publishItem } from "./lib/fixture.ts";
@@ -63,6 +64,8 @@ try {
   );
   const { registry, log, app } = opened;
   const appWithoutLog = createApp({ registry, log: withInstantAppend(log), ...limits });
+  // As the server runs it: every request counted and timed for /metrics.
+  const appWithMetrics = createApp({ registry, log, ...limits, metrics: new StoreMetrics() });
   // The publish route's body schema as the framework runs it: normalize (Clean), then Check.
   const bodySchema = publishBatchModel({ examples: [] });
   const bodyValidator = getSchemaValidator(bodySchema, { normalize: true }) as unknown as { Clean(v: unknown): unknown; Check(v: unknown): boolean };
@@ -89,6 +92,7 @@ try {
     ["log.append, no fsync (format, write)", async (b) => { const events = validateBatch(registry, JSON.parse(body(b)), 10_000); return () => log.append(events); }],
     ["fdatasync of one small append", async () => () => new Promise<void>((resolve, reject) => { writeSync(syncFd, line); fdatasync(syncFd, (e) => (e ? reject(e) : resolve())); })],
     ["app.handle POST /events, no fsync", async (b) => handleLoop(app, body(b))],
+    ["app.handle POST /events, no fsync, metrics on", async (b) => handleLoop(appWithMetrics, body(b))],
     ["app.handle, append answered at once", async (b) => handleLoop(appWithoutLog, body(b))],
     ["Elysia + json-body + schemas, empty handler", async (b) => handleLoop(bare, body(b))],
     ["ceiling handler: json() + stringify + Response.json", async (b) => { const text = body(b); return async () => { const items = (await request(text).json()) as unknown[]; let out = ""; for (const item of items) out += `${JSON.stringify(item)}\n`; await Response.json({ eventIds: items.map((_, i) => `bench-${i}`) }, { status: 201 }).arrayBuffer(); return out; }; }],

@@ -8,7 +8,7 @@
  * Options:
  *   --load=wrk|bun      load generator (default: wrk when installed, else bench/load.ts)
  *   --server=dist|src   dist/event-store when it exists (default), or `bun run src/main.ts`
- *   --only=publish,read,startup,delivery,stall   a subset of the sections
+ *   --only=publish,read,startup,delivery,stall,cli   a subset of the sections
  *
  * Servers and load generators run as separate processes; this process only
  * orchestrates (and hosts the webhook sink of the delivery rows). The table
@@ -23,13 +23,14 @@ import { machineInfo } from "./lib/machine.ts";
 import { planFor } from "./lib/plan.ts";
 import { saveResult } from "./lib/results.ts";
 import { binaryIsStale, ceilingCommand, eventStoreCommand, killAllServers } from "./lib/server-process.ts";
+import { cliImportTable, runCliImport } from "./sections/cli-import.ts";
 import { deliveryTable, runDelivery } from "./sections/delivery.ts";
 import { publishTable, runPublish } from "./sections/publish.ts";
 import { readTable, runRead } from "./sections/read.ts";
 import { runStartup, startupTable } from "./sections/startup.ts";
 import { runStall, stallTable } from "./sections/stall.ts";
 
-const SECTIONS = ["publish", "read", "startup", "delivery", "stall"] as const;
+const SECTIONS = ["publish", "read", "startup", "delivery", "stall", "cli"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const benchDir = import.meta.dir;
@@ -104,6 +105,12 @@ async function main(): Promise<void> {
     const stall = await runStall(ctx);
     run.stall = stall;
     show(stallTable(stall));
+  }
+
+  if (wanted("cli")) {
+    const cli = await runCliImport(ctx);
+    run.cliImport = cli;
+    show(cliImportTable(cli));
   }
 
   run.elapsedS = (performance.now() - started) / 1000;

@@ -51,4 +51,5 @@ export type {
   RegisteredConsumer,
   Schema,
   TopicDetails,
+  TopicProgress,
 } from "./types.ts";

@@ -62,12 +62,37 @@ export interface ConsumerRegistration {
   secret?: string;
 }
 
-/** A consumer as listed by `GET /consumers`. */
+/** How far a consumer is behind on one topic. */
+export interface TopicProgress {
+  /** Sequence of the topic's last event (0: none yet). */
+  head: number;
+  /** Sequence of the last event delivered (0: none). */
+  cursor: number;
+  /** Events not yet delivered: `head - cursor`. */
+  lag: number;
+  /** When the oldest undelivered event was stored, ISO 8601; `null` when nothing is pending. */
+  oldestPendingAt: string | null;
+  /** Seconds since `oldestPendingAt`; 0 when nothing is pending. */
+  lagSeconds: number;
+}
+
+/**
+ * A consumer as listed by `GET /consumers`. This server lists each consumer
+ * with its delivery state too (the optional fields); servers of the original
+ * API send only `id`, `callback` and `topics`.
+ */
 export interface ConsumerSummary {
   id: string;
   callback: string;
   /** Topic name → id of the last event delivered, or `null` when none yet. */
   topics: Record<string, string | null>;
+  status?: ConsumerStatus;
+  lag?: Record<string, number>;
+  attempts?: number;
+  lastError?: string | null;
+  nextAttemptAt?: string | null;
+  /** Topic name → head, cursor, lag and the age of the oldest pending event. */
+  progress?: Record<string, TopicProgress>;
 }
 
 /** Delivery state of a consumer. */

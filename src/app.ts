@@ -1,6 +1,8 @@
 import { Elysia } from "elysia";
 import type { Consumers } from "./consumers/consumer-model.ts";
+import type { StoreMetrics } from "./metrics/store-metrics.ts";
 import type { EventLog } from "./store/event-log.ts";
+import { adminPage, isAdminAsset } from "./http/admin.ts";
 import { bearerAuth } from "./http/auth.ts";
 import { NO_CONSUMERS, consumerRoutes } from "./http/consumer-routes.ts";
 import { corsPolicy } from "./http/cors.ts";
@@ -9,6 +11,9 @@ import { toErrorResponse } from "./http/error-response.ts";
 import { eventRoutes } from "./http/event-routes.ts";
 import { type DeliveryStatus, NO_DELIVERY, healthRoutes } from "./http/health-routes.ts";
 import { jsonBody } from "./http/json-body.ts";
+import { metricsRoutes } from "./http/metrics-routes.ts";
+import { requestPath } from "./http/request-path.ts";
+import { requestMetrics } from "./http/request-metrics.ts";
 import { rateLimit } from "./http/rate-limit.ts";
 import { topicRoutes } from "./http/topic-routes.ts";
 import type { TopicRegistry } from "./topics/topic-registry.ts";
@@ -39,24 +44,40 @@ export interface AppDeps {
   shutdownSignal?: AbortSignal;
   /** Where unexpected errors are reported. @default console.error */
   reportError?: (error: unknown) => void;
+  /** Serves `GET /metrics` and counts every request; absent: no metrics. */
+  metrics?: StoreMetrics;
+  /** `GET /metrics` without a token even when `authTokens` are set. @default false */
+  metricsPublic?: boolean;
 }
 
 /** Builds the HTTP application. It never listens; `server.ts` does. */
 export function createApp(deps: AppDeps) {
   const reportError = deps.reportError ?? ((error: unknown) => console.error("unexpected error:", error));
+  const metrics = deps.metrics;
+  const isPublic = (request: Request) =>
+    isAdminAsset(request) || (deps.metricsPublic === true && request.method === "GET" && requestPath(request.url) === "/metrics");
   return new Elysia()
-    .onError(({ code, error }) => toErrorResponse(code, error, reportError))
+    .onError(({ code, error, set }) => {
+      const response = toErrorResponse(code, error, reportError);
+      // Read by the request metrics, which otherwise see the status the handler had before it threw.
+      set.status = response.status;
+      return response;
+    })
+    // First, so every request is counted and timed, preflights and refused ones too.
+    .use(metrics ? requestMetrics((method, route, status, seconds) => metrics.observeRequest(method, route, status, seconds)) : new Elysia({ name: "request-metrics" }))
     // First: a preflight never carries the token, and a 401/429 must still be readable by the page.
     .use(corsPolicy(deps.corsOrigins ?? []))
     // Before everything else, docs included: a refused request is neither routed nor parsed.
     .use(rateLimit(deps.rateLimitPerMinute ?? 0, deps.clientAddress ? { clientAddress: deps.clientAddress } : {}))
-    .use(bearerAuth(deps.authTokens ?? []))
+    .use(bearerAuth(deps.authTokens ?? [], { isPublic }))
     .use(apiDocs({ version: VERSION }))
+    .use(adminPage())
     .use(jsonBody({ maxBodyBytes: deps.maxBodyBytes, maxJsonDepth: deps.maxJsonDepth, bodyTimeoutMs: deps.bodyTimeoutMs }))
     .use(healthRoutes(deps.delivery ?? NO_DELIVERY))
     .use(topicRoutes(deps))
     .use(eventRoutes(deps))
-    .use(consumerRoutes(deps.consumers ?? NO_CONSUMERS));
+    .use(consumerRoutes(deps.consumers ?? NO_CONSUMERS))
+    .use(metrics ? metricsRoutes(metrics) : new Elysia({ name: "metrics-routes" }));
 }
 
 /** The app's type, for the Eden typed client (`import type` only). */

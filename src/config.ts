@@ -4,6 +4,7 @@
  * default. Values are checked once at start-up; a bad value stops the server
  * with a one-line message naming the setting.
  */
+import { Command, Option } from "commander";
 import { DEFAULT_MAX_JSON_DEPTH } from "./json/json-depth.ts";
 import type { BackendKind } from "./store/backend.ts";
 import { DEFAULT_MAX_TOPIC_DOCUMENT_BYTES } from "./topics/topic-registry.ts";
@@ -48,6 +49,20 @@ export { DEFAULT_MAX_JSON_DEPTH };
 export const DEFAULT_MAX_SCHEMA_BYTES = DEFAULT_MAX_TOPIC_DOCUMENT_BYTES;
 /** @default 30 000 */
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+/** @default true */
+export const DEFAULT_METRICS_ENABLED = true;
+/** @default false */
+export const DEFAULT_METRICS_PUBLIC = false;
+/** @default 100 */
+export const DEFAULT_METRICS_MAX_LABELLED = 100;
+/** @default "text" */
+export const DEFAULT_LOG_FORMAT: LogFormat = "text";
+/** @default "info" */
+export const DEFAULT_LOG_LEVEL: LogLevel = "info";
+
+/** `text`: the message as a line; `json`: one object per line with time, level, message and fields. */
+export type LogFormat = "text" | "json";
+export type LogLevel = "debug" | "info" | "warn" | "error";
 
 /** @default "file" */
 export const DEFAULT_EVENT_LOG: BackendKind = "file";
@@ -119,6 +134,20 @@ export interface Config {
    * @default [] (no CORS headers: browsers on other origins are refused)
    */
   corsOrigins: readonly string[];
+  /** `false`: no `GET /metrics` and nothing counted. @default true */
+  metricsEnabled: boolean;
+  /** `true` serves `GET /metrics` without a token even when AUTH_TOKEN is set. @default false */
+  metricsPublic: boolean;
+  /**
+   * Most topics, and most consumers, that get their own label value in
+   * /metrics; the rest are counted under `_other`, so the number of series
+   * stays bounded however many topics and consumers exist. @default 100
+   */
+  metricsMaxLabelled: number;
+  /** @default "text" */
+  logFormat: LogFormat;
+  /** Messages below this level are dropped. @default "info" */
+  logLevel: LogLevel;
 }
 
 export { ConfigError };
@@ -229,6 +258,11 @@ export const SETTINGS = [
   setting({ key: "maxSchemaBytes", env: "MAX_SCHEMA_BYTES", description: "Largest stored topic document in bytes (larger: 400)", parse: integer(1024, 64 * 1024 * 1024), fallback: DEFAULT_MAX_SCHEMA_BYTES }),
   setting({ key: "bodyTimeoutMs", env: "BODY_TIMEOUT_MS", description: "Time for a request body to arrive in ms (later: 408)", parse: integer(100, 3_600_000), fallback: DEFAULT_BODY_TIMEOUT_MS }),
   setting({ key: "corsOrigins", env: "CORS_ORIGINS", description: "Browser origins allowed by CORS: * or a comma-separated list of origins", parse: originList, fallback: Object.freeze([]) as readonly string[] }),
+  setting({ key: "metricsEnabled", env: "METRICS_ENABLED", description: "false: no GET /metrics and no counting", parse: boolean, fallback: DEFAULT_METRICS_ENABLED }),
+  setting({ key: "metricsPublic", env: "METRICS_PUBLIC", description: "true: GET /metrics needs no token even with AUTH_TOKEN set", parse: boolean, fallback: DEFAULT_METRICS_PUBLIC }),
+  setting({ key: "metricsMaxLabelled", env: "METRICS_MAX_LABELLED", description: "Most topics and consumers with their own label in /metrics (the rest: _other)", parse: integer(1, 100_000), fallback: DEFAULT_METRICS_MAX_LABELLED }),
+  setting({ key: "logFormat", env: "LOG_FORMAT", description: "Log lines as text or json (one object per line)", parse: oneOf<LogFormat>("text", "json"), fallback: DEFAULT_LOG_FORMAT }),
+  setting({ key: "logLevel", env: "LOG_LEVEL", description: "Least severe level logged: debug, info, warn or error", parse: oneOf<LogLevel>("debug", "info", "warn", "error"), fallback: DEFAULT_LOG_LEVEL }),
 ] as const;
 
 /** `MAX_BODY_BYTES` → `--max-body-bytes`. */
@@ -250,9 +284,9 @@ export function defaultConfig(): Config {
  */
 export function loadConfig(
   env: Record<string, string | undefined>,
-  args: readonly string[] = [],
+  args: readonly string[] | ReadonlyMap<string, string> = [],
 ): Config {
-  const flags = parseFlags(args);
+  const flags = new Map(Array.isArray(args) ? parseFlags(args as readonly string[]) : (args as ReadonlyMap<string, string>));
   const config = defaultConfig() as unknown as Record<string, unknown>;
   for (const s of SETTINGS) {
     const flag = flagName(s.env);
@@ -266,42 +300,55 @@ export function loadConfig(
   return config as unknown as Config;
 }
 
-function parseFlags(args: readonly string[]): Map<string, string> {
+/**
+ * Declares one commander option per setting on `command`, so every row of
+ * SETTINGS is a flag (and shows in its help and completion). The value is
+ * declared optional only so that a missing one reaches `settingFlags` and
+ * gets this module's message; help shows it as `<value>`.
+ */
+export function addSettingOptions(command: Command): Command {
+  for (const s of SETTINGS) command.addOption(new Option(`${flagName(s.env)} [value]`, `${s.description} (env ${s.env}, default: ${shownDefault(s.fallback)})`));
+  return command.allowUnknownOption().allowExcessArguments();
+}
+
+/** The setting flags a command built by `addSettingOptions` parsed, by flag name. @throws ConfigError */
+export function settingFlags(command: Command): Map<string, string> {
+  const stray = command.args[0];
+  if (stray !== undefined) {
+    throw new ConfigError(stray.startsWith("-") ? `unknown option ${stray.split("=")[0]} (see --help)` : `unexpected argument '${stray}' (see --help)`);
+  }
+  const values = command.opts() as Record<string, string | true | undefined>;
   const flags = new Map<string, string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith("--")) throw new ConfigError(`unexpected argument '${arg}' (see --help)`);
-    const eq = arg.indexOf("=");
-    if (eq !== -1) {
-      flags.set(arg.slice(0, eq), arg.slice(eq + 1));
-      continue;
-    }
-    const value = args[i + 1];
-    if (value === undefined || value.startsWith("--")) {
-      throw new ConfigError(`option ${arg} needs a value`);
-    }
-    flags.set(arg, value);
-    i++;
+  for (const option of command.options) {
+    const value = values[option.attributeName()];
+    if (value === undefined || option.long === undefined || !SETTING_FLAGS.has(option.long)) continue;
+    if (value === true) throw new ConfigError(`option ${option.long} needs a value`);
+    flags.set(option.long, value);
   }
   return flags;
 }
 
+const SETTING_FLAGS = new Set<string>(SETTINGS.map((s) => flagName(s.env)));
+
+function parseFlags(args: readonly string[]): Map<string, string> {
+  const command = addSettingOptions(new Command("event-store").exitOverride().helpOption(false));
+  command.parse(args as string[], { from: "user" });
+  return settingFlags(command);
+}
+
 /** The `--help` text, generated from SETTINGS so flags and docs never drift. */
 export function helpText(): string {
+  return ["Usage: event-store [options]", "", settingsHelp("Every option can also be set by the environment variable shown; a flag wins.")].join("\n");
+}
+
+/** One line per setting (flag, variable, description, default) under `title`. */
+export function settingsHelp(title: string): string {
   const flagWidth = Math.max(...SETTINGS.map((s) => flagName(s.env).length)) + " <value>".length;
   const envWidth = Math.max(...SETTINGS.map((s) => s.env.length));
   const rows = SETTINGS.map(
     (s) => `  ${(flagName(s.env) + " <value>").padEnd(flagWidth)} ${s.env.padEnd(envWidth)} ${s.description} (default: ${shownDefault(s.fallback)})`,
   );
-  return [
-    "Usage: event-store [options]",
-    "",
-    "Every option can also be set by the environment variable shown; a flag wins.",
-    "",
-    `  ${"--help".padEnd(flagWidth)} ${"".padEnd(envWidth)} Print this help and exit`,
-    `  ${"--version".padEnd(flagWidth)} ${"".padEnd(envWidth)} Print the version and exit`,
-    ...rows,
-  ].join("\n");
+  return [title, "", ...rows].join("\n");
 }
 
 function shownDefault(value: unknown): string {

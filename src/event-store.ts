@@ -6,8 +6,10 @@ import type { ResolveFn } from "./consumers/callback-policy.ts";
 import { ConsumerService } from "./consumers/consumer-service.ts";
 import type { FetchFn } from "./consumers/delivery.ts";
 import type { LogStorage } from "./log/storage.ts";
+import { StoreMetrics } from "./metrics/store-metrics.ts";
+import type { Registry } from "prom-client";
 import type { StoreBackend } from "./store/backend.ts";
-import type { EventLog } from "./store/event-log.ts";
+import type { EventLog, GroupCommitStats } from "./store/event-log.ts";
 import { TopicRegistry } from "./topics/topic-registry.ts";
 
 export interface OpenEventStoreOptions {
@@ -29,6 +31,10 @@ export interface OpenEventStoreOptions {
   random?: () => number;
   /** Host name → addresses for CALLBACK_ALLOW_PRIVATE=false. @default getaddrinfo */
   resolve?: ResolveFn;
+  /** Unexpected errors of request handlers. @default console.error */
+  reportError?: (error: unknown) => void;
+  /** Process metrics served with /metrics (see createProcessMetrics); one per process. @default none */
+  processMetrics?: Registry;
   /** Webhook calls start once the store is open. `false` leaves `consumers.start()` to the caller. @default true */
   deliver?: boolean;
   /** Given to `createApp` over what the config and the store provide. */
@@ -41,16 +47,20 @@ export interface EventStore {
   readonly log: EventLog;
   readonly registry: TopicRegistry;
   readonly consumers: ConsumerService;
+  /** Present when `config.metricsEnabled`. */
+  readonly metrics: StoreMetrics | undefined;
   readonly app: ReturnType<typeof createApp>;
   /** Stops deliveries, then closes the backend (flushing its writes). Once; later calls wait for the first. */
   close(): Promise<void>;
 }
 
 /** Opens the backend `config.eventLog` names. */
-export function openBackend(config: Config, options: OpenEventStoreOptions = {}): Promise<StoreBackend> {
+export function openBackend(config: Config, options: OpenEventStoreOptions & { onGroupCommit?: (stats: GroupCommitStats) => void } = {}): Promise<StoreBackend> {
+  const onGroupCommit = options.onGroupCommit ? { onGroupCommit: options.onGroupCommit } : {};
   if (config.eventLog === "memory") {
     return Promise.resolve(
       createMemoryBackend({
+        ...onGroupCommit,
         idempotencyTtlMs: config.idempotencyTtlHours * 3_600_000,
         ...(options.memoryData ? { data: options.memoryData } : {}),
         ...(options.logClock ? { clock: options.logClock } : {}),
@@ -58,6 +68,7 @@ export function openBackend(config: Config, options: OpenEventStoreOptions = {})
     );
   }
   return openFileBackend({
+    ...onGroupCommit,
     dataDir: config.dataDir,
     configDir: config.configDir,
     segmentMaxBytes: config.segmentMaxBytes,
@@ -77,7 +88,11 @@ export function openBackend(config: Config, options: OpenEventStoreOptions = {})
  */
 export async function openEventStore(config: Config, options: OpenEventStoreOptions = {}): Promise<EventStore> {
   const report = options.report ?? ((message: string) => console.warn(message));
-  const backend = await openBackend(config, { ...options, report });
+  // Made first: the log and the dispatchers count into it from their first commit and delivery.
+  const metrics = config.metricsEnabled
+    ? new StoreMetrics({ maxLabelled: config.metricsMaxLabelled, ...(options.processMetrics ? { processMetrics: options.processMetrics } : {}) })
+    : undefined;
+  const backend = await openBackend(config, { ...options, report, ...(metrics ? { onGroupCommit: (stats: GroupCommitStats) => metrics.observeGroupCommit(stats) } : {}) });
   let consumers: ConsumerService;
   let registry: TopicRegistry;
   try {
@@ -94,19 +109,37 @@ export async function openEventStore(config: Config, options: OpenEventStoreOpti
       ...(options.clock ? { now: options.clock } : {}),
       ...(options.random ? { random: options.random } : {}),
       ...(options.resolve ? { resolve: options.resolve } : {}),
+      ...(metrics ? { onDelivery: metrics.observeDelivery.bind(metrics) } : {}),
     });
   } catch (error) {
     await backend.close();
     throw error;
   }
   if (options.deliver !== false) consumers.start();
-  const app = createApp({ ...config, registry, log: backend.log, consumers, delivery: consumers, ...options.app });
+  const log = backend.log;
+  metrics?.attach({
+    topics: () => registry.names(),
+    head: (topic) => log.head(topic),
+    consumers: () => consumers.list(),
+    idempotencyKeys: () => log.idempotencyKeyCount(),
+  });
+  const app = createApp({
+    ...config,
+    registry,
+    log,
+    consumers,
+    delivery: consumers,
+    ...(metrics ? { metrics } : {}),
+    ...(options.reportError ? { reportError: options.reportError } : {}),
+    ...options.app,
+  });
   let closing: Promise<void> | null = null;
   return {
     backend,
     log: backend.log,
     registry,
     consumers,
+    metrics,
     app,
     close() {
       closing ??= (async () => {

@@ -1,36 +1,60 @@
 #!/usr/bin/env bun
-import { ConfigError, helpText, loadConfig } from "./config.ts";
+import { runCli } from "./cli/program.ts";
+import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { DataDirLockedError } from "./fs/data-dir-lock.ts";
 import { DirectoryNotWritableError, ensureWritableDirectory } from "./fs/writable-directory.ts";
+import { type Logger, createLogger } from "./logging/logger.ts";
+import { createProcessMetrics } from "./metrics/store-metrics.ts";
 import { startServer } from "./server.ts";
 import { VERSION } from "./version.ts";
 
-/** CLI entry: the only place that reads the environment and argv, listens and handles signals. */
+/**
+ * Entry of the binary: the only place that reads the environment and argv,
+ * listens and handles signals. `event-store` alone (or `serve`) runs the
+ * server; the other commands are the CLI client (src/cli/).
+ */
 async function main(argv: string[]): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    console.log(helpText());
-    return 0;
-  }
-  if (argv.includes("--version") || argv.includes("-v")) {
-    console.log(VERSION);
-    return 0;
-  }
-  const config = loadConfig(process.env, argv);
+  return runCli(argv, {
+    version: VERSION,
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    stdin: () => Bun.stdin.stream(),
+    stderrIsTTY: process.stderr.isTTY === true,
+    env: process.env,
+    serve: (flags) => serve(loadConfig(process.env, flags)),
+  });
+}
+
+async function serve(config: Config): Promise<number> {
+  const logger = createLogger({ format: config.logFormat, level: config.logLevel });
   if (config.eventLog === "file") {
     ensureWritableDirectory(config.dataDir, "DATA_DIR");
     ensureWritableDirectory(config.configDir, "CONFIG_DIR");
   }
-  const server = await startServer(config);
+  const server = await startServer(config, {
+    ...(config.metricsEnabled ? { processMetrics: createProcessMetrics() } : {}),
+    report: (message) => logger.warn(message),
+    reportError: (error) => logger.error("unexpected error", { error: describe(error), stack: (error as Error)?.stack }),
+  });
+  // Handlers first: whoever reads the line below may signal at once.
+  const stopped = untilSignal(server, logger);
+  // Tools (and the test harness) read the URL from this line: keep `listening on <url> ` in it.
   const where = config.eventLog === "file" ? `data: ${config.dataDir}, config: ${config.configDir}` : "EVENT_LOG=memory: nothing survives a restart";
-  console.log(`event-store ${VERSION} listening on ${server.url} (${where})`);
+  logger.info(`event-store ${VERSION} listening on ${server.url} (${where})`, {
+    url: server.url,
+    version: VERSION,
+  });
+  return stopped;
+}
 
+function untilSignal(server: { stop(): Promise<void> }, logger: Logger): Promise<number> {
   const { promise: stopped, resolve } = Promise.withResolvers<number>();
   const shutdown = (signal: string) => {
-    console.log(`${signal}: finishing in-flight requests and flushing`);
+    logger.info(`${signal}: finishing in-flight requests and flushing`, { signal });
     server.stop().then(
       () => resolve(0),
       (error) => {
-        console.error("shutdown failed:", error);
+        logger.error("shutdown failed", { error: describe(error) });
         resolve(1);
       },
     );
@@ -47,6 +71,10 @@ main(process.argv.slice(2)).then(
     process.exit(error instanceof ConfigError ? 2 : 1);
   },
 );
+
+function describe(error: unknown): string {
+  return (error as Error)?.message ?? String(error);
+}
 
 function startupMessage(error: unknown): string {
   if (error instanceof ConfigError || error instanceof DirectoryNotWritableError || error instanceof DataDirLockedError) return error.message;

@@ -9,7 +9,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Storage, clocks, `fetch` and DNS for tests; see OpenEventStoreOptions. */
+/** Storage, clocks, `fetch`, DNS, error reporting and process metrics; see OpenEventStoreOptions. */
 export type StartServerOptions = Omit<OpenEventStoreOptions, "app" | "deliver">;
 
 /**

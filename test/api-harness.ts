@@ -46,7 +46,7 @@ export async function openApiHarness(dir: string, options: ApiHarnessOptions = {
   const memoryData = new MemoryData();
   const open = () =>
     openEventStore(
-      { ...defaultConfig(), dataDir, configDir, eventLog: options.backend ?? TEST_BACKEND },
+      { ...defaultConfig(), metricsEnabled: false, dataDir, configDir, eventLog: options.backend ?? TEST_BACKEND },
       {
         memoryData,
         report: () => {},

@@ -121,7 +121,7 @@ describe("EventStoreClient consumers against a real server", () => {
       await Bun.sleep(10);
     }
     expect(received.filter((r) => r.ids.length > 0 && r.verified).flatMap((r) => r.ids)).toEqual(["t-1", "t-2"]);
-    expect(await client.getConsumers()).toEqual([{ id: registered.consumerId, callback, topics: { t: "t-2" } }]);
+    expect((await client.getConsumers()).map(({ id, callback, topics }) => ({ id, callback, topics }))).toEqual([{ id: registered.consumerId, callback, topics: { t: "t-2" } }]);
     const details = await client.getConsumer(registered.consumerId);
     expect([details.status, details.lag, details.attempts, details.nextAttemptAt]).toEqual(["active", { t: 0 }, 0, null]);
     await client.resumeConsumer(registered.consumerId);

@@ -70,6 +70,7 @@ describe("failures", () => {
       attempts: 2,
       lastError: "HTTP 500",
       nextAttemptAt: null,
+      progress: { t: { head: 3, cursor: 0, lag: 3, oldestPendingAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), lagSeconds: expect.any(Number) } },
     });
     expect(receiver.deliveries.map((d) => d.status)).toEqual([500, 500]);
     expect(store.reports.some((r) => r.startsWith(`consumer ${consumerId} (${receiver.url}) paused after 2 consecutive failed deliveries`))).toBe(true);

@@ -24,7 +24,7 @@ async function createHarness(dir: string): Promise<Harness> {
   const delivered: string[] = [];
   const firstDelivery = Promise.withResolvers<string>();
   const store = await openEventStore(
-    { ...defaultConfig(), dataDir, configDir: join(dir, "config"), eventLog: TEST_BACKEND },
+    { ...defaultConfig(), metricsEnabled: false, dataDir, configDir: join(dir, "config"), eventLog: TEST_BACKEND },
     {
       report: () => {},
       // Deliveries never answer (until shutdown aborts them), so cursors stay exactly as registered.
@@ -94,7 +94,19 @@ describe("POST /consumers/register", () => {
   test("an id of the topic up to its head is accepted and listed as given", async () => {
     const { body } = await register({ callback: "http://127.0.0.1:9/x?y=1", topics: { orders: "orders-3", audit: null } });
     expect((await h.request("GET", "/consumers")).body).toEqual({
-      consumers: [{ id: body.consumerId, callback: "http://127.0.0.1:9/x?y=1", topics: { orders: "orders-3", audit: null } }],
+      consumers: [
+        {
+          id: body.consumerId,
+          callback: "http://127.0.0.1:9/x?y=1",
+          topics: { orders: "orders-3", audit: null },
+          status: "active",
+          lag: { orders: 0, audit: 0 },
+          attempts: 0,
+          lastError: null,
+          nextAttemptAt: null,
+          progress: { orders: caughtUp(3), audit: caughtUp(0) },
+        },
+      ],
     });
   });
 
@@ -164,16 +176,25 @@ describe("GET, DELETE, resume", () => {
   test("GET /consumers lists in registration order without secrets; GET /consumers/{id} shows the delivery state", async () => {
     const a = (await register({ callback: CALLBACK, topics: { orders: "orders-3" } })).body;
     const b = (await register({ callback: `${CALLBACK}/b`, topics: { orders: "orders-1", audit: null } })).body;
-    expect((await h.request("GET", "/consumers")).body).toEqual({
-      consumers: [
-        { id: a.consumerId, callback: CALLBACK, topics: { orders: "orders-3" } },
-        { id: b.consumerId, callback: `${CALLBACK}/b`, topics: { orders: "orders-1", audit: null } },
-      ],
-    });
-    expect(await h.request("GET", `/consumers/${a.consumerId}`)).toEqual({
-      status: 200,
-      body: { id: a.consumerId, callback: CALLBACK, topics: { orders: "orders-3" }, status: "active", lag: { orders: 0 }, attempts: 0, lastError: null, nextAttemptAt: null },
-    });
+    const listed = (await h.request("GET", "/consumers")).body.consumers as { id: string; callback: string; topics: unknown }[];
+    expect(listed.map(({ id, callback, topics }) => ({ id, callback, topics }))).toEqual([
+      { id: a.consumerId, callback: CALLBACK, topics: { orders: "orders-3" } },
+      { id: b.consumerId, callback: `${CALLBACK}/b`, topics: { orders: "orders-1", audit: null } },
+    ]);
+    const detailsOfA = {
+      id: a.consumerId,
+      callback: CALLBACK,
+      topics: { orders: "orders-3" },
+      status: "active",
+      lag: { orders: 0 },
+      attempts: 0,
+      lastError: null,
+      nextAttemptAt: null,
+      progress: { orders: caughtUp(3) },
+    };
+    expect(await h.request("GET", `/consumers/${a.consumerId}`)).toEqual({ status: 200, body: detailsOfA });
+    // The list shows each consumer as GET /consumers/{id} does.
+    expect(listed[0]).toEqual(detailsOfA);
     expect((await h.request("GET", "/health")).body).toEqual({ status: "healthy", consumers: 2, runningDispatchers: ["audit", "orders"] });
   });
 
@@ -229,3 +250,8 @@ test("an app built without a consumer service answers 503 CONSUMERS_UNAVAILABLE 
   expect(await answer.json()).toEqual({ error: "Consumer delivery is not enabled on this server", code: "CONSUMERS_UNAVAILABLE" });
   expect(await (await app.request("GET", "/consumers")).json()).toEqual({ consumers: [] });
 });
+
+/** The progress of a consumer that has every event of a topic whose head is `head`. */
+function caughtUp(head: number) {
+  return { head, cursor: head, lag: 0, oldestPendingAt: null, lagSeconds: 0 };
+}

@@ -75,6 +75,36 @@ describe("the event-store command", () => {
   });
 });
 
+describe("LOG_FORMAT=json", () => {
+  test("the start-up line is one JSON object with time, level, message and fields", async () => {
+    using dir = tempDir();
+    const child = Bun.spawn(["bun", "run", MAIN], {
+      env: { ...process.env, PORT: "0", HOST: "127.0.0.1", LOG_FORMAT: "json", DATA_DIR: join(dir.path, "d"), CONFIG_DIR: join(dir.path, "c") },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      const reader = child.stdout.getReader();
+      let text = "";
+      while (!text.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      const entry = JSON.parse(text.slice(0, text.indexOf("\n")));
+      expect(Object.keys(entry)).toEqual(["time", "level", "message", "url", "version"]);
+      const url = String(entry.url);
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect([entry.level, entry.version]).toEqual(["info", packageJson.version]);
+      expect(entry.message).toStartWith(`event-store ${packageJson.version} listening on ${url} `);
+      expect(Date.parse(entry.time)).toBeGreaterThan(0);
+    } finally {
+      child.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
+    }
+  });
+});
+
 describe("one server per DATA_DIR", () => {
   test("a second server on a DATA_DIR in use stops with one line and exit 1; after kill -9 the stale lock is taken over", async () => {
     using dir = tempDir();

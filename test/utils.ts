@@ -67,7 +67,8 @@ async function openTestApp(options: TestAppOptions, memoryData: MemoryData): Pro
   const dataDir = join(options.dir, "data");
   const configDir = join(options.dir, "config");
   const eventLog = options.backend ?? (options.storage ? "file" : TEST_BACKEND);
-  const config = { ...defaultConfig(), dataDir, configDir, eventLog, ...(options.segmentMaxBytes ? { segmentMaxBytes: options.segmentMaxBytes } : {}) };
+  // No metrics, as the app alone never had: /metrics is tested through the server.
+  const config = { ...defaultConfig(), metricsEnabled: false, dataDir, configDir, eventLog, ...(options.segmentMaxBytes ? { segmentMaxBytes: options.segmentMaxBytes } : {}) };
   const store = await openEventStore(config, {
     report: () => {},
     memoryData,
@@ -84,6 +85,7 @@ async function openTestApp(options: TestAppOptions, memoryData: MemoryData): Pro
     append: (events, idempotency) => log.append(events, idempotency),
     read: (topic, range) => log.read(topic, range),
     subscribe: (topics, listener, signal) => log.subscribe(topics, listener, signal),
+    idempotencyKeyCount: () => log.idempotencyKeyCount(),
     close: () => log.close(),
   };
   const testApp: TestApp = {

@@ -23,6 +23,20 @@ export interface ConsumerSummary {
   topics: Record<string, string | null>;
 }
 
+/** How far one consumer is behind on one topic. */
+export interface TopicProgress {
+  /** Sequence of the topic's last event (0: none yet). */
+  head: number;
+  /** Sequence of the last event delivered, else the registered one (0: none). */
+  cursor: number;
+  /** Events not yet delivered: `head - cursor`. */
+  lag: number;
+  /** When the oldest undelivered event was stored, ISO 8601; null when nothing is pending. */
+  oldestPendingAt: string | null;
+  /** Lag in time: seconds since `oldestPendingAt`; 0 when nothing is pending. */
+  lagSeconds: number;
+}
+
 export interface ConsumerDetails extends ConsumerSummary {
   status: ConsumerStatus;
   /** Topic → events not yet delivered. */
@@ -33,12 +47,15 @@ export interface ConsumerDetails extends ConsumerSummary {
   lastError: string | null;
   /** ISO 8601 time of the next retry while retrying. */
   nextAttemptAt: string | null;
+  /** Topic → head, cursor, lag and the age of the oldest pending event. */
+  progress: Record<string, TopicProgress>;
 }
 
 /** What the HTTP layer needs from the consumers module. */
 export interface Consumers {
   register(registration: ConsumerRegistration): Promise<RegisteredConsumer>;
-  list(): ConsumerSummary[];
+  /** Every consumer with its delivery state, in registration order. */
+  list(): Promise<ConsumerDetails[]>;
   /** @throws ConsumerNotFoundError */
   get(id: string): Promise<ConsumerDetails>;
   /** @throws ConsumerNotFoundError */

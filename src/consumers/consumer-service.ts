@@ -3,7 +3,8 @@ import { ConsumerNotFoundError, ConsumersCorruptError } from "../errors.ts";
 import { formatEventId } from "../events/event-id.ts";
 import type { ConsumerStore, StoredConsumer } from "../store/consumer-store.ts";
 import type { EventLog } from "../store/event-log.ts";
-import type { ConsumerDetails, ConsumerRegistration, Consumers, ConsumerSummary, RegisteredConsumer } from "./consumer-model.ts";
+import type { ConsumerDetails, ConsumerRegistration, Consumers, RegisteredConsumer, TopicProgress } from "./consumer-model.ts";
+import { topicProgress } from "./consumer-progress.ts";
 import { assertPublicCallback, publicOnlyFetch, type ResolveFn, systemResolve } from "./callback-policy.ts";
 import type { FetchFn } from "./delivery.ts";
 import { validateRegistration } from "./registration.ts";
@@ -46,6 +47,8 @@ export interface ConsumerServiceOptions extends DeliverySettings {
   newId?: () => string;
   /** Removals, pauses and persistence problems. @default console.warn */
   report?: (message: string) => void;
+  /** Every finished webhook call, for metrics. */
+  onDelivery?: (consumerId: string, topic: string, result: "success" | "failure" | "gone", seconds: number) => void;
 }
 
 interface ConsumerEntry {
@@ -78,6 +81,7 @@ export class ConsumerService implements Consumers {
       exhausted: (sub, error) => this.onExhausted(sub, error),
       gone: (sub) => this.removeFailed(sub.consumer.id, "its callback answered 410 Gone"),
       report: this.report,
+      ...(options.onDelivery ? { observed: (sub, result, seconds) => options.onDelivery!(sub.consumer.id, sub.topic, result, seconds) } : {}),
     };
   }
 
@@ -131,17 +135,28 @@ export class ConsumerService implements Consumers {
     return { consumerId: id, secret: valid.secret };
   }
 
-  list(): ConsumerSummary[] {
-    return [...this.entries.values()].map(({ runtime, subs }) => ({ id: runtime.id, callback: runtime.callback, topics: cursorIds(subs) }));
+  list(): Promise<ConsumerDetails[]> {
+    return Promise.all([...this.entries.values()].map((entry) => this.details(entry)));
   }
 
-  async get(id: string): Promise<ConsumerDetails> {
-    const { runtime, subs } = this.require(id);
+  get(id: string): Promise<ConsumerDetails> {
+    try {
+      return this.details(this.require(id));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private async details({ runtime, subs }: ConsumerEntry): Promise<ConsumerDetails> {
+    const id = runtime.id;
     const lag: Record<string, number> = {};
+    const progress: Record<string, TopicProgress> = {};
+    const now = this.now();
     let attempts = 0;
     let nextAttemptAt: number | null = null;
     for (const sub of subs) {
-      lag[sub.topic] = Math.max(0, (await this.options.log.head(sub.topic)) - sub.cursor);
+      progress[sub.topic] = await topicProgress(this.options.log, sub.topic, sub.durableCursor, now);
+      lag[sub.topic] = progress[sub.topic]!.lag;
       attempts = Math.max(attempts, sub.attempts);
       if (sub.attempts > 0 && sub.retryAt !== null) nextAttemptAt = Math.min(nextAttemptAt ?? Infinity, sub.retryAt);
     }
@@ -154,6 +169,7 @@ export class ConsumerService implements Consumers {
       attempts,
       lastError: runtime.lastError,
       nextAttemptAt: runtime.paused || nextAttemptAt === null ? null : new Date(nextAttemptAt).toISOString(),
+      progress,
     };
   }
 
@@ -236,8 +252,10 @@ export class ConsumerService implements Consumers {
   }
 
   private async persistCursor(sub: Subscription): Promise<void> {
+    const cursor = sub.cursor;
     try {
-      await this.store.advance(sub.consumer.id, sub.topic, sub.cursor);
+      await this.store.advance(sub.consumer.id, sub.topic, cursor);
+      sub.durableCursor = Math.max(sub.durableCursor, cursor);
     } catch (error) {
       // Delivery goes on; the cursor reaches the file with the next successful write (until then a restart re-sends).
       this.report(`consumers: could not persist the cursor of consumer ${sub.consumer.id} on '${sub.topic}': ${describe(error)}`);
@@ -277,7 +295,7 @@ export class ConsumerService implements Consumers {
 
 function cursorIds(subs: readonly Subscription[]): Record<string, string | null> {
   const topics: Record<string, string | null> = {};
-  for (const sub of subs) topics[sub.topic] = sub.cursor === 0 ? null : formatEventId(sub.topic, sub.cursor);
+  for (const sub of subs) topics[sub.topic] = sub.durableCursor === 0 ? null : formatEventId(sub.topic, sub.durableCursor);
   return topics;
 }
 

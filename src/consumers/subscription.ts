@@ -22,6 +22,12 @@ export interface Subscription {
   readonly topic: string;
   /** Sequence of the last event acknowledged with a 2xx (or registered as seen). */
   cursor: number;
+  /**
+   * `cursor` as last written to disk: what the API shows, so a cursor seen
+   * there never goes back after a crash (the delivery loop runs ahead of it
+   * by at most the batch whose write is in flight).
+   */
+  durableCursor: number;
   batch: PendingBatch | null;
   inFlight: boolean;
   /** Consecutive failed deliveries. */
@@ -33,5 +39,5 @@ export interface Subscription {
 }
 
 export function createSubscription(consumer: ConsumerRuntime, topic: string, cursor: number): Subscription {
-  return { consumer, topic, cursor, batch: null, inFlight: false, attempts: 0, retryAt: null, controller: new AbortController() };
+  return { consumer, topic, cursor, durableCursor: cursor, batch: null, inFlight: false, attempts: 0, retryAt: null, controller: new AbortController() };
 }

@@ -15,6 +15,8 @@ export interface DispatcherHooks {
   /** The receiver answered 410 Gone. */
   gone(sub: Subscription): void;
   report(message: string): void;
+  /** Every finished webhook call (not the cancelled ones), for metrics. */
+  observed?(sub: Subscription, result: "success" | "failure" | "gone", seconds: number): void;
 }
 
 export interface TopicDispatcherOptions {
@@ -161,6 +163,7 @@ export class TopicDispatcher {
       "user-agent": USER_AGENT,
       ...signWebhook(consumer.key, sub.batch!.messageId, timestamp, body),
     };
+    const started = performance.now();
     const outcome = await deliver(this.options.fetch, {
       url: consumer.callback,
       body,
@@ -170,6 +173,7 @@ export class TopicDispatcher {
       now: this.options.now,
     });
     if (outcome.kind === "aborted" || sub.controller.signal.aborted) return;
+    this.options.hooks.observed?.(sub, outcome.kind === "ok" ? "success" : outcome.kind === "gone" ? "gone" : "failure", (performance.now() - started) / 1000);
     await this.settle(sub, outcome);
   }
 

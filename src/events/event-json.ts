@@ -30,8 +30,13 @@ const HEAD_BYTES = 256;
 const TIMESTAMP = /^\{"id":"[^"]*","timestamp":"([^"]+)"/;
 const decoder = new TextDecoder();
 
+/** The `timestamp` of a stored event as stored (ISO 8601), read from its first bytes; null when the bytes are not an event. */
+export function eventTimestamp(event: Uint8Array): string | null {
+  return TIMESTAMP.exec(decoder.decode(event.subarray(0, HEAD_BYTES)))?.[1] ?? null;
+}
+
 /** The `timestamp` of a stored event, in ms since the epoch; NaN when the bytes are not an event. */
 export function eventTimeMs(event: Uint8Array): number {
-  const match = TIMESTAMP.exec(decoder.decode(event.subarray(0, HEAD_BYTES)));
-  return match === null ? Number.NaN : Date.parse(match[1]!);
+  const timestamp = eventTimestamp(event);
+  return timestamp === null ? Number.NaN : Date.parse(timestamp);
 }

@@ -31,6 +31,11 @@ export function bearerToken(header: string | null): string | null {
   return BEARER.exec(header)?.[1] ?? null;
 }
 
+export interface BearerAuthOptions {
+  /** Requests served without a token besides `GET /health` (METRICS_PUBLIC, the admin page's static files). */
+  isPublic?: (request: Request) => boolean;
+}
+
 /**
  * AUTH_TOKEN: every request except `GET /health` must carry
  * `Authorization: Bearer <one of tokens>`, else 401 UNAUTHORIZED with
@@ -38,12 +43,13 @@ export function bearerToken(header: string | null): string | null {
  * parsing, so without a token nothing is parsed, unknown routes are not told
  * from known ones, and /swagger is closed too. No tokens: the plugin is a no-op.
  */
-export function bearerAuth(tokens: readonly string[]) {
+export function bearerAuth(tokens: readonly string[], options: BearerAuthOptions = {}) {
   const plugin = new Elysia({ name: "bearer-auth", seed: tokens });
   if (tokens.length === 0) return plugin;
   const check = createTokenCheck(tokens);
+  const isPublic = options.isPublic;
   return plugin.onRequest(({ request }) => {
-    if (isHealthCheck(request)) return;
+    if (isHealthCheck(request) || isPublic?.(request)) return;
     const token = bearerToken(request.headers.get("authorization"));
     if (token === null || !check(token)) throw new UnauthorizedError();
   });

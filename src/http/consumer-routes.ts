@@ -1,5 +1,5 @@
 import { Elysia, type Static, t } from "elysia";
-import type { ConsumerDetails, Consumers, ConsumerSummary, RegisteredConsumer } from "../consumers/consumer-model.ts";
+import type { ConsumerDetails, Consumers, RegisteredConsumer, TopicProgress } from "../consumers/consumer-model.ts";
 import { assertTopicsObject } from "../consumers/registration.ts";
 import { ConsumerNotFoundError, ConsumersUnavailableError } from "../errors.ts";
 import { BODY_ERRORS, MessageModel, documented, errorResponse } from "./models.ts";
@@ -7,7 +7,7 @@ import { BODY_ERRORS, MessageModel, documented, errorResponse } from "./models.t
 /** Stands in when the app is built without a consumer service (tests of other routes). */
 export const NO_CONSUMERS: Consumers = {
   register: () => Promise.reject(new ConsumersUnavailableError()),
-  list: () => [],
+  list: () => Promise.resolve([]),
   get: (id) => Promise.reject(new ConsumerNotFoundError(id)),
   unregister: (id) => Promise.reject(new ConsumerNotFoundError(id)),
   resume: (id) => Promise.reject(new ConsumerNotFoundError(id)),
@@ -18,10 +18,12 @@ const CursorsModel = t.Record(t.String(), t.Union([t.String(), t.Null()]), {
   examples: [{ "user-events": "user-events-10", "audit-events": null }],
 });
 
-const ConsumerSummaryModel = t.Object({
-  id: t.String({ examples: ["550e8400-e29b-41d4-a716-446655440000"] }),
-  callback: t.String({ examples: ["https://your-service.com/webhook"] }),
-  topics: CursorsModel,
+const TopicProgressModel = t.Object({
+  head: t.Number({ description: "Sequence of the topic's last event (0: none yet)" }),
+  cursor: t.Number({ description: "Sequence of the last event delivered, else the registered one (0: none)" }),
+  lag: t.Number({ description: "Events not yet delivered: head - cursor" }),
+  oldestPendingAt: t.Union([t.String(), t.Null()], { description: "When the oldest undelivered event was stored; null when nothing is pending" }),
+  lagSeconds: t.Number({ description: "Seconds since oldestPendingAt (0 when nothing is pending)" }),
 });
 
 const ConsumerDetailsModel = t.Object({
@@ -35,6 +37,7 @@ const ConsumerDetailsModel = t.Object({
   attempts: t.Number({ description: "Consecutive failed deliveries" }),
   lastError: t.Union([t.String(), t.Null()], { description: "The most recent delivery failure, e.g. `HTTP 500`", examples: ["HTTP 500"] }),
   nextAttemptAt: t.Union([t.String(), t.Null()], { description: "ISO 8601 time of the next retry while retrying" }),
+  progress: t.Record(t.String(), TopicProgressModel, { description: "Topic → head, cursor, lag and the age of the oldest pending event" }),
 });
 
 const RegisteredConsumerModel = t.Object({
@@ -49,11 +52,26 @@ const RegisteredConsumerModel = t.Object({
  */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const SHAPES_AGREE: [
-  Same<Static<typeof ConsumerSummaryModel>, ConsumerSummary>,
+  Same<Static<typeof TopicProgressModel>, TopicProgress>,
   Same<Static<typeof ConsumerDetailsModel>, ConsumerDetails>,
   Same<Static<typeof RegisteredConsumerModel>, RegisteredConsumer>,
 ] = [true, true, true];
 void SHAPES_AGREE;
+
+const CONSUMER_EXAMPLE = {
+  id: "550e8400-e29b-41d4-a716-446655440000",
+  callback: "https://your-service.com/webhook",
+  topics: { "user-events": "user-events-10", "audit-events": null },
+  status: "retrying" as const,
+  lag: { "user-events": 32, "audit-events": 0 },
+  attempts: 2,
+  lastError: "HTTP 500",
+  nextAttemptAt: "2025-01-15T10:31:04.000Z",
+  progress: {
+    "user-events": { head: 42, cursor: 10, lag: 32, oldestPendingAt: "2025-01-15T10:30:00.000Z", lagSeconds: 64 },
+    "audit-events": { head: 0, cursor: 0, lag: 0, oldestPendingAt: null, lagSeconds: 0 },
+  },
+};
 
 const ConsumerIdParams = t.Object({
   id: t.String({ description: "The consumer's id, as registration answered it", examples: ["550e8400-e29b-41d4-a716-446655440000"] }),
@@ -133,33 +151,26 @@ export function consumerRoutes(consumers: Consumers) {
         },
       },
     )
-    .get("/consumers", () => ({ consumers: consumers.list() }), {
+    .get("/consumers", async () => ({ consumers: await consumers.list() }), {
       response: {
-        200: documented(t.Object({ consumers: t.Array(ConsumerSummaryModel) }), "Every registered consumer", {
-          consumers: [{ id: CONSUMER_ID, callback: "https://your-service.com/webhook", topics: { "user-events": "user-events-10", "audit-events": null } }],
-        }),
+        200: documented(t.Object({ consumers: t.Array(ConsumerDetailsModel) }), "Every registered consumer", { consumers: [CONSUMER_EXAMPLE] }),
       },
-      detail: { tags: ["Consumers"], summary: "List consumers", description: "Every registered consumer with its cursors, in registration order." },
+      detail: {
+        tags: ["Consumers"],
+        summary: "List consumers",
+        description: "Every registered consumer with its cursors, delivery state and lag per topic, in registration order.",
+      },
     })
     .get("/consumers/:id", ({ params }) => consumers.get(params.id), {
       params: ConsumerIdParams,
       response: {
-        200: documented(ConsumerDetailsModel, "The consumer's cursors and delivery state", {
-          id: CONSUMER_ID,
-          callback: "https://your-service.com/webhook",
-          topics: { "user-events": "user-events-10", "audit-events": null },
-          status: "retrying",
-          lag: { "user-events": 32, "audit-events": 0 },
-          attempts: 2,
-          lastError: "HTTP 500",
-          nextAttemptAt: "2025-01-15T10:31:04.000Z",
-        }),
+        200: documented(ConsumerDetailsModel, "The consumer's cursors and delivery state", CONSUMER_EXAMPLE),
         404: CONSUMER_NOT_FOUND,
       },
       detail: {
         tags: ["Consumers"],
         summary: "Get a consumer's delivery state",
-        description: "Cursors, lag per topic, status and retry state. A consumer removed after failures answers 404 with `removedAt` and `reason`.",
+        description: "Cursors, lag per topic (in events and as the age of the oldest pending event), status and retry state. A consumer removed after failures answers 404 with `removedAt` and `reason`.",
       },
     })
     .delete(

@@ -5,3 +5,13 @@ declare module "*.woff2" {
   const path: string;
   export default path;
 }
+
+/** The admin page's script and styles, embedded by `with { type: "file" }` (a path into the binary). */
+declare module "*/admin/admin.js" {
+  const path: string;
+  export default path;
+}
+declare module "*/admin/admin.css" {
+  const path: string;
+  export default path;
+}

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { IdempotencyKeyReusedError, SequenceConflictError, ShuttingDownError, WriteFailedError } from "../errors.ts";
-import type { AppendEvent, AppendResult, CommitListener, EventLog, Idempotency, ReadRange, ReadResult } from "../store/event-log.ts";
+import type { AppendEvent, AppendResult, CommitListener, EventLog, GroupCommitStats, Idempotency, ReadRange, ReadResult } from "../store/event-log.ts";
 import { CommitListeners } from "./commit-listeners.ts";
 import { GroupBuilder } from "./group-builder.ts";
 import { DEFAULT_IDEMPOTENCY_TTL_MS, IdempotencyKeys } from "./idempotency-keys.ts";
@@ -30,7 +30,11 @@ export interface FileEventLogOptions {
   report?: (message: string) => void;
   /** How long an idempotency key is remembered. @default DEFAULT_IDEMPOTENCY_TTL_MS */
   idempotencyTtlMs?: number;
+  /** Told of every group commit once it is durable (for metrics); must be cheap, it runs on the append path. */
+  onGroupCommit?: (stats: GroupCommitStats) => void;
 }
+
+export type { GroupCommitStats };
 
 interface PendingAppend {
   events: readonly AppendEvent[];
@@ -127,6 +131,11 @@ export class FileEventLog implements EventLog {
   /** `head` without a promise: this process is the log's only writer, so its memory is the truth. */
   committedHead(topic: string): number {
     return this.topics.get(topic)?.head ?? 0;
+  }
+
+  /** Idempotency keys still remembered (within the TTL). */
+  idempotencyKeyCount(): Promise<number> {
+    return Promise.resolve(this.keys.size);
   }
 
   append(events: readonly AppendEvent[], idempotency?: Idempotency): Promise<AppendResult> {
@@ -248,6 +257,7 @@ export class FileEventLog implements EventLog {
     if (accepted.length === 0) return;
 
     const written: WrittenStream[] = [];
+    const started = performance.now();
     try {
       this.writer.write(builder, this.nextGroup++, (stream) => this.topicState(stream), written);
       await Promise.all(written.map(({ tail }) => this.storage.sync(tail.file)));
@@ -267,6 +277,12 @@ export class FileEventLog implements EventLog {
       }
       tail.size = sizeAfter;
       state.head = head;
+    }
+    const onGroupCommit = this.options.onGroupCommit;
+    if (onGroupCommit) {
+      let events = 0;
+      for (const { pending } of accepted) events += pending.events.length;
+      onGroupCommit({ batches: accepted.length, events, seconds: (performance.now() - started) / 1000 });
     }
     for (const { pending, ids } of accepted) pending.resolve({ ids, replayed: false });
     for (const { state } of written) this.listeners.notify(state);

@@ -27,6 +27,12 @@ export class IdempotencyKeys {
     private readonly clock: () => number,
   ) {}
 
+  /** Records within the TTL. */
+  get size(): number {
+    this.expire();
+    return this.records.size;
+  }
+
   get(key: string): KeyRecord | undefined {
     this.expire();
     return this.records.get(key);

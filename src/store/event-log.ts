@@ -47,6 +47,13 @@ export interface ReadResult {
   lastSequence: number;
 }
 
+/** One durable commit of a backend (for metrics): its batches, their events, and the seconds from the first write to durable. */
+export interface GroupCommitStats {
+  batches: number;
+  events: number;
+  seconds: number;
+}
+
 /** Told of a commit: `topic` now has events up to `head`. */
 export type CommitListener = (topic: string, head: number) => void;
 
@@ -76,5 +83,7 @@ export interface EventLog {
    * Listeners must be cheap and must not throw: they run on the commit path.
    */
   subscribe(topics: readonly string[] | null, listener: CommitListener, signal: AbortSignal): void;
+  /** Idempotency keys held (within the backend's TTL), for metrics. */
+  idempotencyKeyCount(): Promise<number>;
   close(): Promise<void>;
 }

@@ -180,6 +180,22 @@ describe(`the compiled executable (${BINARY})`, () => {
     }
   }, TIMEOUT_MS);
 
+  test("the admin page is served from the executable: its script byte for byte, and /metrics in the Prometheus format", async () => {
+    using dir = tempDir();
+    const server = await startServerProcess(storeEnv(dir.path), [BINARY]);
+    try {
+      const script = await fetch(`${server.url}/admin/assets/admin.js`);
+      expect(script.status).toBe(200);
+      expect(await script.text()).toBe(readFileSync(join(ROOT, "src/admin/admin.js"), "utf8"));
+      expect((await fetch(`${server.url}/admin`)).headers.get("content-type")).toBe("text/html; charset=utf-8");
+      const metrics = await fetch(`${server.url}/metrics`);
+      expect(metrics.headers.get("content-type")).toStartWith("text/plain; version=0.0.4");
+      expect(await metrics.text()).toContain("# TYPE event_store_events_appended_total counter");
+    } finally {
+      await server.terminate();
+    }
+  }, TIMEOUT_MS);
+
   test("the UI's bundle is inside the executable, not read from node_modules", () => {
     // A marker from the middle of Scalar's bundle must occur in the executable's bytes.
     const original = readFileSync(join(ROOT, "node_modules/@scalar/api-reference/dist/browser/standalone.js"));

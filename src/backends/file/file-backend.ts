@@ -3,6 +3,7 @@ import { lockDirectories } from "../../fs/data-dir-lock.ts";
 import { FileEventLog } from "../../log/file-event-log.ts";
 import { type LogStorage, NodeLogStorage } from "../../log/storage.ts";
 import type { StoreBackend } from "../../store/backend.ts";
+import type { GroupCommitStats } from "../../store/event-log.ts";
 import { isValidTopicName } from "../../topics/topic-name.ts";
 import { FileConsumerStore } from "./file-consumer-store.ts";
 import { FileTopicStore } from "./file-topic-store.ts";
@@ -24,6 +25,8 @@ export interface FileBackendOptions {
   clock?: () => number;
   /** Recovery messages. @default console.warn */
   report?: (message: string) => void;
+  /** Told of every durable group commit, for metrics. */
+  onGroupCommit?: (stats: GroupCommitStats) => void;
   /** Lock both directories to this process. Only in-process test harnesses, which never run two stores on one directory, turn it off. @default true */
   lock?: boolean;
 }
@@ -60,6 +63,7 @@ export async function openFileBackend(options: FileBackendOptions): Promise<File
       ...(options.idempotencyTtlMs ? { idempotencyTtlMs: options.idempotencyTtlMs } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.report ? { report: options.report } : {}),
+      ...(options.onGroupCommit ? { onGroupCommit: options.onGroupCommit } : {}),
     });
     let consumers: FileConsumerStore;
     try {

@@ -1,4 +1,5 @@
 import type { StoreBackend } from "../../store/backend.ts";
+import type { GroupCommitStats } from "../../store/event-log.ts";
 import { MemoryData } from "./memory-data.ts";
 import { MemoryEventLog } from "./memory-event-log.ts";
 import { MemoryConsumerStore, MemoryTopicStore } from "./memory-stores.ts";
@@ -10,6 +11,8 @@ export interface MemoryBackendOptions {
   clock?: () => number;
   /** @default DEFAULT_IDEMPOTENCY_TTL_MS */
   idempotencyTtlMs?: number;
+  /** Told of every append once stored, for metrics. */
+  onGroupCommit?: (stats: GroupCommitStats) => void;
 }
 
 /** `EVENT_LOG=memory`: for tests and demos. Nothing survives the process. */
@@ -19,6 +22,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): StoreBa
     data,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.idempotencyTtlMs ? { idempotencyTtlMs: options.idempotencyTtlMs } : {}),
+    ...(options.onGroupCommit ? { onGroupCommit: options.onGroupCommit } : {}),
   });
   const consumers = new MemoryConsumerStore(data);
   return {

@@ -2,7 +2,7 @@ import { IdempotencyKeyReusedError, SequenceConflictError, ShuttingDownError } f
 import { afterIdJson, eventJson } from "../../events/event-json.ts";
 import { EventIdFormatter } from "../../events/event-id.ts";
 import { DEFAULT_IDEMPOTENCY_TTL_MS, type KeyRecord } from "../../log/idempotency-keys.ts";
-import type { AppendEvent, AppendResult, CommitListener, EventLog, Idempotency, ReadRange, ReadResult } from "../../store/event-log.ts";
+import type { AppendEvent, AppendResult, CommitListener, EventLog, GroupCommitStats, Idempotency, ReadRange, ReadResult } from "../../store/event-log.ts";
 import type { MemoryData, MemoryStream } from "./memory-data.ts";
 
 export interface MemoryEventLogOptions {
@@ -11,6 +11,8 @@ export interface MemoryEventLogOptions {
   clock?: () => number;
   /** @default DEFAULT_IDEMPOTENCY_TTL_MS */
   idempotencyTtlMs?: number;
+  /** Told of every append once stored (one batch per commit here), for metrics. */
+  onGroupCommit?: (stats: GroupCommitStats) => void;
 }
 
 const encoder = new TextEncoder();
@@ -26,6 +28,7 @@ export class MemoryEventLog implements EventLog {
   private readonly data: MemoryData;
   private readonly clock: () => number;
   private readonly ttlMs: number;
+  private readonly onGroupCommit: ((stats: GroupCommitStats) => void) | undefined;
   /** This log's subscriptions, ended when it closes. */
   private readonly own = new Map<CommitListener, (string | null)[]>();
   private closed = false;
@@ -34,6 +37,12 @@ export class MemoryEventLog implements EventLog {
     this.data = options.data;
     this.clock = options.clock ?? Date.now;
     this.ttlMs = options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS;
+    this.onGroupCommit = options.onGroupCommit;
+  }
+
+  idempotencyKeyCount(): Promise<number> {
+    this.keyRecord("");
+    return Promise.resolve(this.data.keys.size);
   }
 
   head(topic: string): Promise<number> {
@@ -70,6 +79,7 @@ export class MemoryEventLog implements EventLog {
     }
     this.data.lastTimestampMs = nowMs;
     if (idempotency !== undefined) this.data.keys.set(idempotency.key, { key: idempotency.key, hash: idempotency.hash, ids, at: nowMs });
+    this.onGroupCommit?.({ batches: 1, events: events.length, seconds: 0 });
     for (const topic of touched) this.notify(topic, this.committedHead(topic));
     return Promise.resolve({ ids, replayed: false });
   }
