@@ -8,7 +8,7 @@ import { waitForEvents } from "../store/wait-for-events.ts";
 import { validateBatch } from "../topics/event-validation.ts";
 import { assertTopicName } from "../topics/topic-name.ts";
 import type { TopicRegistry } from "../topics/topic-registry.ts";
-import { BODY_ERRORS, EventsModel, INVALID_TOPIC_NAME_EXAMPLE, TOPIC_NOT_FOUND_EXAMPLE, documented, errorResponse, publishBatchModel } from "./models.ts";
+import { BODY_ERRORS, EventsModel, queryInteger, INVALID_TOPIC_NAME_EXAMPLE, TOPIC_NOT_FOUND_EXAMPLE, documented, errorResponse, publishBatchModel } from "./models.ts";
 
 /** Longest a read may wait for new events (`waitMs`). @default 60 000 */
 export const MAX_WAIT_MS = 60_000;
@@ -110,14 +110,14 @@ export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize, shutdo
         query: t.Object({
           sinceEventId: t.Optional(t.String({ description: "Only events after this id (of this topic)", examples: ["user-events-1"] })),
           date: t.Optional(t.String({ description: "Only events stored on this UTC date, YYYY-MM-DD", examples: ["2025-01-15"] })),
-          limit: t.Optional(t.Integer({ minimum: 1, description: `Most events to return (1-${maxPageSize}; larger values are capped)`, examples: [100] })),
+          limit: t.Optional(queryInteger({ minimum: 1, description: `Most events to return (1-${maxPageSize}; larger values are capped)`, examples: [100] })),
           waitMs: t.Optional(
-            t.Integer({ minimum: 0, maximum: MAX_WAIT_MS, description: `When no event follows sinceEventId yet, wait up to this many ms (max ${MAX_WAIT_MS}) for one`, examples: [30000] }),
+            queryInteger({ minimum: 0, maximum: MAX_WAIT_MS, description: `When no event follows sinceEventId yet, wait up to this many ms (max ${MAX_WAIT_MS}) for one`, examples: [30000] }),
           ),
         }),
-        // Before validation, which would coerce "1e3" or "0x10" into a number and refuse
-        // "0" before the topic is checked: the raw text must be plain decimal digits in
-        // range; a bad one is taken out and reported in the handler, in the API's order.
+        // Before validation: the raw text must be plain decimal digits in range, and is
+        // converted here; a bad one is taken out and reported in the handler, after the
+        // topic is checked, in the API's order.
         transform(context) {
           (context as unknown as InvalidNumbers)[INVALID_NUMBERS] = takeInvalidNumbers(context.query as Record<string, unknown>);
         },
@@ -188,7 +188,9 @@ function takeInvalidNumbers(query: Record<string, unknown>): { limit: boolean; w
   const limit = query.limit !== undefined && !(typeof query.limit === "string" && /^[1-9]\d{0,15}$/.test(query.limit));
   const waitMs = query.waitMs !== undefined && !(typeof query.waitMs === "string" && /^\d{1,6}$/.test(query.waitMs) && Number(query.waitMs) <= MAX_WAIT_MS);
   if (limit) delete query.limit;
+  else if (query.limit !== undefined) query.limit = Number(query.limit);
   if (waitMs) delete query.waitMs;
+  else if (query.waitMs !== undefined) query.waitMs = Number(query.waitMs);
   return { limit, waitMs };
 }
 
