@@ -55,6 +55,12 @@ export interface RunningEventStore extends AsyncDisposable {
  *   await store.stop();
  * }
  * ```
+ *
+ * @example
+ * ```ts
+ * // Nothing written to disk: the memory backend (EVENT_LOG=memory), for fast tests.
+ * await using store = await startEventStore({ config: { eventLog: "memory" } });
+ * ```
  */
 export async function startEventStore(options: StartEventStoreOptions = {}): Promise<RunningEventStore> {
   const root = await mkdtemp(join(tmpdir(), "event-store-"));
