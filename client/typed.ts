@@ -13,7 +13,7 @@ import type { App } from "../src/app.ts";
  * @example
  * ```ts
  * const api = createTypedClient("http://localhost:8000");
- * const { data, error } = await api.topics({ topic: "orders" }).events.get({ query: { limit: "10" } });
+ * const { data, error } = await api.topics({ topic: "orders" }).events.get({ query: { limit: 10 } });
  * ```
  */
 export function createTypedClient(baseUrl: string, options: Treaty.Config = {}): Treaty.Create<App> {

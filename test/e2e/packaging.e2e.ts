@@ -117,6 +117,14 @@ const tsc = (dir: string, resolution: string[], files: string[], extra: string[]
 let root: string;
 let clientTarball: string;
 let serverTarball: string;
+/**
+ * The maintained Node LTS lines the client package supports, as the npm
+ * registry ships their binaries (`node-<platform>-<arch>`), so the apps run
+ * on each of them and not only on the machine's own Node.
+ */
+const NODE_LTS = ["22.23.5", "24.22.3"] as const;
+const nodeBinary = (version: string) => join(root, "nodes", version, "node_modules", `node-${process.platform}-${process.arch}`, "bin", "node");
+
 let esmApp: string;
 let cjsApp: string;
 let bunApp: string;
@@ -136,6 +144,12 @@ beforeAll(async () => {
     npmInstall(esmApp, [clientTarball, ...PEERS]),
     npmInstall(cjsApp, [clientTarball]),
     ok(["bun", "add", serverTarball, clientTarball], bunApp).then(() => ok(["bun", "add", "-d", "@types/bun@1.4.5"], bunApp)),
+    ...NODE_LTS.map((version) => {
+      const dir = join(root, "nodes", version);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "package.json"), "{}");
+      return npmInstall(dir, [`node-${process.platform}-${process.arch}@${version}`]);
+    }),
   ]);
   for (const file of ["consumer.ts", "consumer-cjs.cts", "wrong.ts"]) cpSync(join(APPS, file), join(esmApp, file));
   writeFileSync(join(esmApp, "app.mjs"), appSource("esm"));
@@ -207,6 +221,15 @@ describe("the client package (@event-store-js/client)", () => {
   test("a Node CommonJS app: the same through require()", async () => {
     const { stdout } = await ok(["node", "app.cjs"], cjsApp, { EVENT_STORE_BASE_URL: store.url, TOPIC: "cjs-orders" });
     expect(JSON.parse(stdout.trim())).toEqual(expectedReport("cjs-orders", false));
+  }, STEP_TIMEOUT_MS);
+
+  test.each(NODE_LTS.map((version) => [version]))("on Node %s (LTS): the ESM and the CommonJS app", async (version) => {
+    const node = nodeBinary(version);
+    expect((await ok([node, "--version"], esmApp)).stdout.trim()).toBe(`v${version}`);
+    const esm = await ok([node, "app.mjs"], esmApp, { EVENT_STORE_BASE_URL: store.url, TOPIC: `esm-node-${version.split(".")[0]}` });
+    expect(JSON.parse(esm.stdout.trim())).toEqual(expectedReport(`esm-node-${version.split(".")[0]}`, true));
+    const cjs = await ok([node, "app.cjs"], cjsApp, { EVENT_STORE_BASE_URL: store.url, TOPIC: `cjs-node-${version.split(".")[0]}` });
+    expect(JSON.parse(cjs.stdout.trim())).toEqual(expectedReport(`cjs-node-${version.split(".")[0]}`, false));
   }, STEP_TIMEOUT_MS);
 
   test("without a crypto global (as on Node 18): publish keys and webhook signatures still work", async () => {

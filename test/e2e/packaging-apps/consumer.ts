@@ -18,7 +18,7 @@ export async function use(): Promise<number> {
   await client.publishEvnt("t", "e", {});
 
   const api: TypedClient = createTypedClient("http://127.0.0.1:8000");
-  const read = await api.topics({ topic: "t" }).events.get({ query: { limit: "10" } });
+  const read = await api.topics({ topic: "t" }).events.get({ query: { limit: 10 } });
   const first: string | undefined = read.data?.events[0]?.id;
   // @ts-expect-error no such route
   await api.topicz.get();
