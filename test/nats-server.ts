@@ -15,7 +15,10 @@ import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 
+/** The nats-server to run: NATS_SERVER_BIN when set (a path that does not exist counts as none), else PATH, else Debian's. */
 export function natsServerBinary(): string | null {
+  const pinned = process.env.NATS_SERVER_BIN;
+  if (pinned !== undefined) return existsSync(pinned) ? pinned : null;
   const found = Bun.which("nats-server");
   if (found) return found;
   for (const path of ["/usr/sbin/nats-server", "/usr/bin/nats-server"]) if (existsSync(path)) return path;
