@@ -19,7 +19,7 @@ describe.skipIf(!available)("cluster mode: two store nodes on one NATS", () => {
   }, 30_000);
   afterAll(() => nats?.stop());
 
-  /** Node A creates topics `t` and `u`; node B opens after (topics made later on A are not yet seen by B: not built). */
+  /** Node A creates topics `t` and `u`, then node B opens. */
   async function twoNodes(): Promise<[EventStore, EventStore] & AsyncDisposable> {
     const config = { ...defaultConfig(), natsUrls: nats.urls, natsReplicas: 1, natsPrefix: `nodes_${++n}`, metricsEnabled: false };
     const a = await openEventStore(config, { deliver: false, report: () => {} });
@@ -69,6 +69,20 @@ describe.skipIf(!available)("cluster mode: two store nodes on one NATS", () => {
       expect([x!.status, y!.status].sort()).toEqual([201, 409]);
     }
     expect([await a.log.head("t"), await b.log.head("t")].map(Number)).toEqual([10, 10]);
+  });
+
+  test("a topic created on A after B opened, and a schema added to it on A, are usable on B as soon as A answered", async () => {
+    await using nodes = await twoNodes();
+    const [a, b] = nodes;
+    expect((await call(a, "POST", "/topics", { name: "late", schemas: [SIMPLE_SCHEMA] })).status).toBe(201);
+    expect((await call(b, "GET", "/topics/late")).status).toBe(200);
+    expect(await call(b, "POST", "/events", [{ topic: "late", type: "e", payload: { n: 1 } }])).toMatchObject({ status: 201, body: { eventIds: ["late-1"] } });
+    expect(await call(b, "POST", "/topics", { name: "late", schemas: [SIMPLE_SCHEMA] })).toMatchObject({ status: 400, body: { code: "TOPIC_EXISTS" } });
+    const added = { eventType: "f", type: "object" };
+    expect((await call(a, "PUT", "/topics/late", { schemas: [SIMPLE_SCHEMA, added] })).status).toBeLessThan(300);
+    expect(await call(b, "POST", "/events", [{ topic: "late", type: "f", payload: {} }])).toMatchObject({ status: 201, body: { eventIds: ["late-2"] } });
+    expect((await call(b, "GET", "/topics/late/events")).body.events.map((e: { id: string }) => e.id)).toEqual(["late-1", "late-2"]);
+    expect(await call(b, "POST", "/events", [{ topic: "never", type: "e", payload: { n: 1 } }])).toMatchObject({ status: 400, body: { code: "TOPIC_NOT_FOUND" } });
   });
 
   test("a long poll on B is answered by a publish on A", async () => {

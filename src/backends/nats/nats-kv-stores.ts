@@ -1,5 +1,5 @@
 import type { KV } from "@nats-io/kv";
-import { ConsumersCorruptError, ConsumersWriteFailedError, WriteFailedError } from "../../errors.ts";
+import { ClusterUnavailableError, ConsumersCorruptError, ConsumersWriteFailedError, WriteFailedError } from "../../errors.ts";
 import { type ConsumerRemoval, type ConsumerStore, MAX_REMEMBERED_REMOVALS, type StoredConsumer } from "../../store/consumer-store.ts";
 import type { StoredTopics, TopicDefinition, TopicLoadFailure, TopicStore } from "../../store/topic-store.ts";
 
@@ -36,6 +36,22 @@ export class NatsTopicStore implements TopicStore {
     }
     definitions.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return { definitions, failures };
+  }
+
+  async loadOne(name: string): Promise<TopicDefinition | null> {
+    let entry: Awaited<ReturnType<KV["get"]>>;
+    try {
+      entry = await this.kv.get(kvKey(name));
+    } catch (error) {
+      throw new ClusterUnavailableError({ cause: error });
+    }
+    if (entry === null || entry.operation !== "PUT") return null;
+    try {
+      return JSON.parse(entry.string()) as TopicDefinition;
+    } catch {
+      // Reported as a load failure at start-up; unusable here as well.
+      return null;
+    }
   }
 
   async save(definition: TopicDefinition, document: string): Promise<void> {
