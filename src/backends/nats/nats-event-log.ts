@@ -95,6 +95,11 @@ export class NatsEventLog implements EventLog {
     return Promise.resolve(this.index.head(topic));
   }
 
+  /** The head as this node has seen it (its own commits and those the stream delivered so far). */
+  committedHead(topic: string): number {
+    return this.index.head(topic);
+  }
+
   idempotencyKeyCount(): Promise<number> {
     this.index.key("", this.clock() - this.ttlMs);
     return Promise.resolve(this.index.keys.size);
@@ -168,6 +173,7 @@ export class NatsEventLog implements EventLog {
 
   private async appendNow(events: readonly AppendEvent[], idempotency: Idempotency | undefined): Promise<AppendResult> {
     if (this.closed) throw new ShuttingDownError();
+    let withoutMsgId = false;
     for (let race = 0; race < MAX_RACES; race++) {
       if (idempotency !== undefined) {
         const record = this.index.key(idempotency.key, this.clock() - this.ttlMs);
@@ -188,7 +194,7 @@ export class NatsEventLog implements EventLog {
       try {
         ack = await this.options.jetstream.publish(this.options.subject, body, {
           expect: { lastSequence: expected },
-          ...(idempotency === undefined ? {} : { msgID: idempotency.key }),
+          ...(idempotency === undefined || withoutMsgId ? {} : { msgID: idempotency.key }),
           headers: header,
           timeout: this.publishTimeoutMs,
         });
@@ -201,8 +207,12 @@ export class NatsEventLog implements EventLog {
       }
       if (ack.duplicate) {
         await this.catchUp();
-        const message = await this.message(ack.seq);
-        return this.replay(events, idempotency!, message?.header.get(HEADER_HASH) ?? "", ack.seq);
+        const record = this.index.key(idempotency!.key, this.clock() - this.ttlMs);
+        if (record !== undefined) return this.replay(events, idempotency!, record.hash, record.streamSeq);
+        // JetStream's window (real time) still holds the key, but by this store's clock it is older than
+        // the TTL: a new batch under it. Stored without Nats-Msg-Id; its ES-Key header makes it the key's record.
+        withoutMsgId = true;
+        continue;
       }
       // JetStream took it as the message after `expected`: this node's index continues with it.
       if (this.applyMessage(ack.seq, header) === null) await this.catchUp();

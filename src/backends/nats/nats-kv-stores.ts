@@ -77,6 +77,7 @@ export class NatsConsumerStore implements ConsumerStore {
   private readonly consumers = new Map<string, StoredConsumer>();
   private readonly removals = new Map<string, ConsumerRemoval>();
   private readonly writes = new Set<Promise<unknown>>();
+  private readonly chains = new Map<string, Promise<void>>();
 
   private constructor(private readonly kv: KV) {}
 
@@ -117,7 +118,11 @@ export class NatsConsumerStore implements ConsumerStore {
     this.consumers.set(consumer.id, consumer);
   }
 
-  async remove(id: string, removal?: Omit<ConsumerRemoval, "id" | "callback">): Promise<void> {
+  remove(id: string, removal?: Omit<ConsumerRemoval, "id" | "callback">): Promise<void> {
+    return this.serialized(id, () => this.removeNow(id, removal));
+  }
+
+  private async removeNow(id: string, removal?: Omit<ConsumerRemoval, "id" | "callback">): Promise<void> {
     const consumer = this.consumers.get(id);
     if (consumer === undefined) return;
     this.consumers.delete(id);
@@ -135,22 +140,38 @@ export class NatsConsumerStore implements ConsumerStore {
     await this.write(() => this.kv.purge(CONSUMER + kvKey(id)));
   }
 
-  async advance(id: string, topic: string, sequence: number): Promise<void> {
-    const consumer = this.consumers.get(id);
-    if (consumer === undefined || (consumer.cursors[topic] ?? 0) >= sequence) return;
-    consumer.cursors[topic] = sequence;
-    await this.write(() => this.kv.put(CONSUMER + kvKey(id), JSON.stringify(consumer)));
+  /** The cursor is seen moved (by `get`, `list`) only once the put is confirmed. */
+  advance(id: string, topic: string, sequence: number): Promise<void> {
+    return this.serialized(id, async () => {
+      const consumer = this.consumers.get(id);
+      if (consumer === undefined || (consumer.cursors[topic] ?? 0) >= sequence) return;
+      await this.write(() => this.kv.put(CONSUMER + kvKey(id), JSON.stringify({ ...consumer, cursors: { ...consumer.cursors, [topic]: sequence } })));
+      consumer.cursors[topic] = sequence;
+    });
   }
 
-  async setPaused(id: string, paused: boolean): Promise<void> {
-    const consumer = this.consumers.get(id);
-    if (consumer === undefined || consumer.paused === paused) return;
-    consumer.paused = paused;
-    await this.write(() => this.kv.put(CONSUMER + kvKey(id), JSON.stringify(consumer)));
+  setPaused(id: string, paused: boolean): Promise<void> {
+    return this.serialized(id, async () => {
+      const consumer = this.consumers.get(id);
+      if (consumer === undefined || consumer.paused === paused) return;
+      await this.write(() => this.kv.put(CONSUMER + kvKey(id), JSON.stringify({ ...consumer, paused })));
+      consumer.paused = paused;
+    });
   }
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.writes]);
+  }
+
+  /** One change at a time per consumer: each put is the whole record, built from the one before. */
+  private serialized(id: string, change: () => Promise<void>): Promise<void> {
+    const result = (this.chains.get(id) ?? Promise.resolve()).then(change);
+    const settled = result.catch(() => {});
+    this.chains.set(id, settled);
+    void settled.then(() => {
+      if (this.chains.get(id) === settled) this.chains.delete(id);
+    });
+    return result;
   }
 
   private async write(put: () => Promise<unknown>): Promise<void> {
