@@ -64,6 +64,11 @@ export const DEFAULT_LOG_LEVEL: LogLevel = "info";
 export type LogFormat = "text" | "json";
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
+/** @default 3 */
+export const DEFAULT_NATS_REPLICAS = 3;
+/** @default "event_store" */
+export const DEFAULT_NATS_PREFIX = "event_store";
+
 /** @default "file" */
 export const DEFAULT_EVENT_LOG: BackendKind = "file";
 
@@ -144,6 +149,22 @@ export interface Config {
    * stays bounded however many topics and consumers exist. @default 100
    */
   metricsMaxLabelled: number;
+  /**
+   * Cluster mode: the NATS servers (NATS_URL, comma-separated
+   * `nats://host:port`). When set, events, topics and consumers live in
+   * JetStream and EVENT_LOG is not used. @default [] (off)
+   */
+  natsUrls: readonly string[];
+  /** Replicas of every stream and bucket the store creates (1 for a single nats-server). @default 3 */
+  natsReplicas: number;
+  /** Names every stream and bucket, so several stores can share one NATS. @default "event_store" */
+  natsPrefix: string;
+  /** Path of a NATS `.creds` file (JWT + nkey seed). @default "" (none) */
+  natsCreds: string;
+  /** NATS auth token. @default "" (none) */
+  natsToken: string;
+  /** Path of a PEM CA file to verify the NATS servers' TLS certificates. @default "" (system CAs, TLS only if the server asks) */
+  natsTlsCa: string;
   /** @default "text" */
   logFormat: LogFormat;
   /** Messages below this level are dropped. @default "info" */
@@ -228,6 +249,32 @@ const originList: Parser<readonly string[]> = (raw, name) => {
   return Object.freeze(origins);
 };
 
+const natsUrlList: Parser<readonly string[]> = (raw, name) => {
+  const urls = raw.split(",").map((url) => url.trim()).filter((url) => url !== "");
+  if (urls.length === 0) throw new ConfigError(`${name} is set but holds no URL; unset it to use EVENT_LOG`);
+  for (const url of urls) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || !["nats:", "tls:"].includes(parsed.protocol) || parsed.hostname === "" || parsed.pathname.replace(/^\/$/, "") !== "") {
+      throw new ConfigError(`${name}: '${url}' is not a URL like nats://127.0.0.1:4222`);
+    }
+  }
+  return Object.freeze(urls);
+};
+
+/** Stream and bucket names allow these (no dots, spaces or wildcards). */
+const natsName: Parser<string> = (raw, name) => {
+  const value = raw.trim();
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw new ConfigError(`${name} must be 1 to 64 of A-Z a-z 0-9 _ -, got '${raw}'`);
+  return value;
+};
+
+const anyString: Parser<string> = (raw) => raw.trim();
+
 function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
   return s;
 }
@@ -261,6 +308,12 @@ export const SETTINGS = [
   setting({ key: "metricsEnabled", env: "METRICS_ENABLED", description: "false: no GET /metrics and no counting", parse: boolean, fallback: DEFAULT_METRICS_ENABLED }),
   setting({ key: "metricsPublic", env: "METRICS_PUBLIC", description: "true: GET /metrics needs no token even with AUTH_TOKEN set", parse: boolean, fallback: DEFAULT_METRICS_PUBLIC }),
   setting({ key: "metricsMaxLabelled", env: "METRICS_MAX_LABELLED", description: "Most topics and consumers with their own label in /metrics (the rest: _other)", parse: integer(1, 100_000), fallback: DEFAULT_METRICS_MAX_LABELLED }),
+  setting({ key: "natsUrls", env: "NATS_URL", description: "Cluster mode: NATS servers, comma-separated nats://host:port (events, topics, consumers in JetStream)", parse: natsUrlList, fallback: Object.freeze([]) as readonly string[] }),
+  setting({ key: "natsReplicas", env: "NATS_REPLICAS", description: "Replicas of the store's JetStream streams and buckets (1 for one nats-server)", parse: integer(1, 5), fallback: DEFAULT_NATS_REPLICAS }),
+  setting({ key: "natsPrefix", env: "NATS_PREFIX", description: "Prefix of every stream and bucket name (several stores can share one NATS)", parse: natsName, fallback: DEFAULT_NATS_PREFIX }),
+  setting({ key: "natsCreds", env: "NATS_CREDS", description: "Path of a NATS .creds file", parse: anyString, fallback: "" }),
+  setting({ key: "natsToken", env: "NATS_TOKEN", description: "NATS auth token (prefer the variable: flags show in ps)", parse: anyString, fallback: "" }),
+  setting({ key: "natsTlsCa", env: "NATS_TLS_CA", description: "Path of a PEM CA file for the NATS servers' TLS", parse: anyString, fallback: "" }),
   setting({ key: "logFormat", env: "LOG_FORMAT", description: "Log lines as text or json (one object per line)", parse: oneOf<LogFormat>("text", "json"), fallback: DEFAULT_LOG_FORMAT }),
   setting({ key: "logLevel", env: "LOG_LEVEL", description: "Least severe level logged: debug, info, warn or error", parse: oneOf<LogLevel>("debug", "info", "warn", "error"), fallback: DEFAULT_LOG_LEVEL }),
 ] as const;

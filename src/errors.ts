@@ -50,6 +50,7 @@ export const ERROR_CODES = [
   "CONSUMERS_WRITE_FAILED",
   "CONSUMERS_CORRUPT",
   "CONSUMERS_UNAVAILABLE",
+  "CLUSTER_UNAVAILABLE",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -308,6 +309,23 @@ export class ConsumersUnavailableError extends EventStoreError {
   readonly code = "CONSUMERS_UNAVAILABLE";
   constructor() {
     super("Consumer delivery is not enabled on this server");
+  }
+}
+
+/** @default 1 */
+export const CLUSTER_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Cluster mode: JetStream did not confirm the batch (no quorum, no
+ * responders, a timeout). Nothing was acknowledged; a retry under the same
+ * Idempotency-Key is safe, since a batch stored after all is answered again.
+ */
+export class ClusterUnavailableError extends EventStoreError {
+  readonly status = 503;
+  readonly code = "CLUSTER_UNAVAILABLE";
+  constructor(options?: ErrorOptions, retryAfterSeconds = CLUSTER_RETRY_AFTER_SECONDS) {
+    super("The cluster did not confirm the write (no JetStream quorum); retry later", options);
+    this.headers["retry-after"] = String(retryAfterSeconds);
   }
 }
 

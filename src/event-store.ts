@@ -1,6 +1,7 @@
 import { type AppDeps, createApp } from "./app.ts";
 import { createMemoryBackend, type MemoryData } from "./backends/memory/memory-backend.ts";
 import { openFileBackend } from "./backends/file/file-backend.ts";
+import { openNatsBackend } from "./backends/nats/nats-backend.ts";
 import type { Config } from "./config.ts";
 import type { ResolveFn } from "./consumers/callback-policy.ts";
 import { ConsumerService } from "./consumers/consumer-service.ts";
@@ -54,9 +55,22 @@ export interface EventStore {
   close(): Promise<void>;
 }
 
-/** Opens the backend `config.eventLog` names. */
+/** Opens the backend `config.eventLog` names, or JetStream when `config.natsUrls` is set (cluster mode). */
 export function openBackend(config: Config, options: OpenEventStoreOptions & { onGroupCommit?: (stats: GroupCommitStats) => void } = {}): Promise<StoreBackend> {
   const onGroupCommit = options.onGroupCommit ? { onGroupCommit: options.onGroupCommit } : {};
+  if (config.natsUrls.length > 0) {
+    return openNatsBackend({
+      ...onGroupCommit,
+      servers: config.natsUrls,
+      replicas: config.natsReplicas,
+      prefix: config.natsPrefix,
+      idempotencyTtlMs: config.idempotencyTtlHours * 3_600_000,
+      ...(config.natsCreds ? { credsFile: config.natsCreds } : {}),
+      ...(config.natsToken ? { token: config.natsToken } : {}),
+      ...(config.natsTlsCa ? { tlsCaFile: config.natsTlsCa } : {}),
+      ...(options.logClock ? { clock: options.logClock } : {}),
+    });
+  }
   if (config.eventLog === "memory") {
     return Promise.resolve(
       createMemoryBackend({

@@ -27,7 +27,8 @@ async function main(argv: string[]): Promise<number> {
 
 async function serve(config: Config): Promise<number> {
   const logger = createLogger({ format: config.logFormat, level: config.logLevel });
-  if (config.eventLog === "file") {
+  const cluster = config.natsUrls.length > 0;
+  if (config.eventLog === "file" && !cluster) {
     ensureWritableDirectory(config.dataDir, "DATA_DIR");
     ensureWritableDirectory(config.configDir, "CONFIG_DIR");
   }
@@ -39,7 +40,9 @@ async function serve(config: Config): Promise<number> {
   // Handlers first: whoever reads the line below may signal at once.
   const stopped = untilSignal(server, logger);
   // Tools (and the test harness) read the URL from this line: keep `listening on <url> ` in it.
-  const where = config.eventLog === "file" ? `data: ${config.dataDir}, config: ${config.configDir}` : "EVENT_LOG=memory: nothing survives a restart";
+  const where = cluster
+    ? `cluster mode: JetStream at ${config.natsUrls.join(",")}, prefix ${config.natsPrefix}, R${config.natsReplicas}`
+    : config.eventLog === "file" ? `data: ${config.dataDir}, config: ${config.configDir}` : "EVENT_LOG=memory: nothing survives a restart";
   logger.info(`event-store ${VERSION} listening on ${server.url} (${where})`, {
     url: server.url,
     version: VERSION,

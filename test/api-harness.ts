@@ -4,7 +4,7 @@ import { MemoryData } from "../src/backends/memory/memory-backend.ts";
 import { defaultConfig } from "../src/config.ts";
 import { openEventStore } from "../src/event-store.ts";
 import type { BackendKind } from "../src/store/backend.ts";
-import { TEST_BACKEND } from "./utils.ts";
+import { clusterSettings, TEST_BACKEND } from "./utils.ts";
 
 export interface Answer {
   status: number;
@@ -46,7 +46,7 @@ export async function openApiHarness(dir: string, options: ApiHarnessOptions = {
   const memoryData = new MemoryData();
   const open = () =>
     openEventStore(
-      { ...defaultConfig(), metricsEnabled: false, dataDir, configDir, eventLog: options.backend ?? TEST_BACKEND },
+      { ...defaultConfig(), metricsEnabled: false, dataDir, configDir, eventLog: options.backend ?? TEST_BACKEND, ...(options.backend === undefined ? clusterSettings(dir) : {}) },
       {
         memoryData,
         report: () => {},

@@ -50,6 +50,22 @@ describe("loadConfig", () => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message));
   });
 
+  test("cluster settings: NATS_URL list (off by default), NATS_REPLICAS 3, NATS_PREFIX event_store; flags too", () => {
+    expect(loadConfig({})).toMatchObject({ natsUrls: [], natsReplicas: 3, natsPrefix: "event_store", natsCreds: "", natsToken: "", natsTlsCa: "" });
+    const config = loadConfig({ NATS_URL: " nats://10.0.0.1:4222, nats://10.0.0.2:4222 ", NATS_REPLICAS: "1" }, ["--nats-prefix", "shop_store", "--nats-token=s3cret"]);
+    expect(config).toMatchObject({ natsUrls: ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222"], natsReplicas: 1, natsPrefix: "shop_store", natsToken: "s3cret" });
+  });
+
+  test.each([
+    [{ NATS_URL: " , " }, "NATS_URL is set but holds no URL; unset it to use EVENT_LOG"],
+    [{ NATS_URL: "http://10.0.0.1:4222" }, "NATS_URL: 'http://10.0.0.1:4222' is not a URL like nats://127.0.0.1:4222"],
+    [{ NATS_URL: "nats://h:4222/path" }, "NATS_URL: 'nats://h:4222/path' is not a URL like nats://127.0.0.1:4222"],
+    [{ NATS_REPLICAS: "0" }, "NATS_REPLICAS must be between 1 and 5, got 0"],
+    [{ NATS_PREFIX: "a.b" }, "NATS_PREFIX must be 1 to 64 of A-Z a-z 0-9 _ -, got 'a.b'"],
+  ])("%p → ConfigError %p", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(new ConfigError(message));
+  });
+
   test("--help lists every setting with its flag and variable", () => {
     const help = helpText();
     for (const setting of SETTINGS) {

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { type Config, defaultConfig } from "../src/config.ts";
 import { MemoryData } from "../src/backends/memory/memory-backend.ts";
 import { type RunningServer, type StartServerOptions, startServer } from "../src/server.ts";
-import { TEST_BACKEND } from "./utils.ts";
+import { clusterSettings, TEST_BACKEND } from "./utils.ts";
 
 /** With the memory backend, what a "restart" on the same directory opens again. */
 const memoryByDir = new Map<string, MemoryData>();
@@ -37,6 +37,7 @@ export async function startStore(dir: string, overrides: Partial<Config> = {}, o
     dataDir: join(dir, "data"),
     configDir: join(dir, "config"),
     eventLog: TEST_BACKEND,
+    ...clusterSettings(dir),
     ...overrides,
   };
   let memoryData = memoryByDir.get(dir);

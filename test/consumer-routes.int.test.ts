@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { defaultConfig } from "../src/config.ts";
 import { openEventStore } from "../src/event-store.ts";
 import { TOPIC_SCHEMAS } from "./consumer-harness.ts";
-import { createTestApp, fileTest, ON_DISK, TEST_BACKEND, tempDir } from "./utils.ts";
+import { clusterSettings, createTestApp, fileTest, ON_DISK, TEST_BACKEND, tempDir } from "./utils.ts";
 
 const CALLBACK = "https://receiver.example/hook";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -24,7 +24,7 @@ async function createHarness(dir: string): Promise<Harness> {
   const delivered: string[] = [];
   const firstDelivery = Promise.withResolvers<string>();
   const store = await openEventStore(
-    { ...defaultConfig(), metricsEnabled: false, dataDir, configDir: join(dir, "config"), eventLog: TEST_BACKEND },
+    { ...defaultConfig(), metricsEnabled: false, dataDir, configDir: join(dir, "config"), eventLog: TEST_BACKEND, ...clusterSettings(dir) },
     {
       report: () => {},
       // Deliveries never answer (until shutdown aborts them), so cursors stay exactly as registered.

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AppDeps } from "../src/app.ts";
 import { MemoryData } from "../src/backends/memory/memory-backend.ts";
-import { defaultConfig } from "../src/config.ts";
+import { type Config, defaultConfig } from "../src/config.ts";
 import { type EventStore, openEventStore } from "../src/event-store.ts";
 import { NO_CONSUMERS } from "../src/http/consumer-routes.ts";
 import { NO_DELIVERY } from "../src/http/health-routes.ts";
@@ -19,8 +19,19 @@ import type { TopicRegistry } from "../src/topics/topic-registry.ts";
  * behaviour (files on disk, crashes) pin theirs.
  */
 export const TEST_BACKEND: BackendKind = process.env.EVENT_LOG === "memory" ? "memory" : "file";
+/**
+ * Set by `bun run test:nats` (test/run-with-nats.ts, which starts a real
+ * nats-server): the HTTP suites run in cluster mode, over JetStream.
+ */
+export const TEST_NATS_URL = process.env.TEST_NATS_URL ?? "";
 /** Whether the suites' backend writes files: assertions about DATA_DIR and CONFIG_DIR contents hold only then. */
-export const ON_DISK = TEST_BACKEND === "file";
+export const ON_DISK = TEST_BACKEND === "file" && TEST_NATS_URL === "";
+
+/** Cluster-mode settings under `test:nats`, one stream and bucket prefix per directory (so reopening a directory is a restart); none otherwise. */
+export function clusterSettings(dir: string): Partial<Config> {
+  if (TEST_NATS_URL === "") return {};
+  return { natsUrls: [TEST_NATS_URL], natsReplicas: 1, natsPrefix: `t_${new Bun.CryptoHasher("sha256").update(dir).digest("hex").slice(0, 24)}` };
+}
 /** A test of what the file backend writes to disk: skipped on other backends. */
 export const fileTest = test.skipIf(!ON_DISK);
 
@@ -68,7 +79,7 @@ async function openTestApp(options: TestAppOptions, memoryData: MemoryData): Pro
   const configDir = join(options.dir, "config");
   const eventLog = options.backend ?? (options.storage ? "file" : TEST_BACKEND);
   // No metrics, as the app alone never had: /metrics is tested through the server.
-  const config = { ...defaultConfig(), metricsEnabled: false, dataDir, configDir, eventLog, ...(options.segmentMaxBytes ? { segmentMaxBytes: options.segmentMaxBytes } : {}) };
+  const config = { ...defaultConfig(), metricsEnabled: false, dataDir, configDir, eventLog, ...clusterSettings(options.dir), ...(options.segmentMaxBytes ? { segmentMaxBytes: options.segmentMaxBytes } : {}) };
   const store = await openEventStore(config, {
     report: () => {},
     memoryData,

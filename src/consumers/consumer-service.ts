@@ -154,8 +154,11 @@ export class ConsumerService implements Consumers {
     const now = this.now();
     let attempts = 0;
     let nextAttemptAt: number | null = null;
-    for (const sub of subs) {
-      progress[sub.topic] = await topicProgress(this.options.log, sub.topic, sub.durableCursor, now);
+    // One snapshot: cursors may move while the reads below wait on the backend, and `topics` must agree with `lag`.
+    const topics = cursorIds(subs);
+    const cursors = subs.map((sub) => sub.durableCursor);
+    for (const [i, sub] of subs.entries()) {
+      progress[sub.topic] = await topicProgress(this.options.log, sub.topic, cursors[i]!, now);
       lag[sub.topic] = progress[sub.topic]!.lag;
       attempts = Math.max(attempts, sub.attempts);
       if (sub.attempts > 0 && sub.retryAt !== null) nextAttemptAt = Math.min(nextAttemptAt ?? Infinity, sub.retryAt);
@@ -163,7 +166,7 @@ export class ConsumerService implements Consumers {
     return {
       id,
       callback: runtime.callback,
-      topics: cursorIds(subs),
+      topics,
       status: runtime.paused ? "paused" : attempts > 0 ? "retrying" : "active",
       lag,
       attempts,

@@ -1,5 +1,5 @@
 import { Elysia, t } from "elysia";
-import { InvalidRequestError } from "../errors.ts";
+import { InvalidRequestError, UnknownEventTypeError, UnknownTopicError } from "../errors.ts";
 import { batchHash } from "../events/batch-hash.ts";
 import { parseEventId } from "../events/event-id.ts";
 import { joinJsonLines } from "../events/json-array.ts";
@@ -9,6 +9,22 @@ import { validateBatch } from "../topics/event-validation.ts";
 import { assertTopicName } from "../topics/topic-name.ts";
 import type { TopicRegistry } from "../topics/topic-registry.ts";
 import { BODY_ERRORS, EventsModel, queryInteger, INVALID_TOPIC_NAME_EXAMPLE, TOPIC_NOT_FOUND_EXAMPLE, documented, errorResponse, publishBatchModel } from "./models.ts";
+
+/**
+ * `validateBatch`; when a topic or event type is unknown here, the topics
+ * are read again from a store other nodes share (cluster mode) and the
+ * batch is checked once more. Costs nothing on the valid path.
+ */
+async function validateCurrent(registry: TopicRegistry, body: unknown, maxBatchEvents: number) {
+  try {
+    return validateBatch(registry, body, maxBatchEvents);
+  } catch (error) {
+    if (!(error instanceof UnknownTopicError || error instanceof UnknownEventTypeError)) throw error;
+    const topics = (body as { topic?: unknown }[]).map((item) => item?.topic).filter((topic): topic is string => typeof topic === "string");
+    if (!(await registry.refresh(topics))) throw error;
+    return validateBatch(registry, body, maxBatchEvents);
+  }
+}
 
 /** Longest a read may wait for new events (`waitMs`). @default 60 000 */
 export const MAX_WAIT_MS = 60_000;
@@ -28,7 +44,7 @@ export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize, shutdo
       "/events",
       async ({ body, headers }) => {
         const key = parseIdempotencyKey(headers["idempotency-key"]);
-        const events = validateBatch(registry, body, maxBatchEvents);
+        const events = await validateCurrent(registry, body, maxBatchEvents);
         if (key === undefined) return created({ eventIds: (await log.append(events)).ids });
         const { ids, replayed } = await log.append(events, { key, hash: batchHash(events) });
         return created({ eventIds: ids }, replayed ? REPLAYED : JSON_CONTENT);
@@ -96,7 +112,7 @@ export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize, shutdo
       async (context) => {
         const { params, query, request } = context;
         assertTopicName(params.topic);
-        registry.require(params.topic);
+        if (registry.get(params.topic) === undefined) await registry.requireCurrent(params.topic);
         const { range, waitMs } = parseReadQuery(params.topic, query, maxPageSize, (context as unknown as InvalidNumbers)[INVALID_NUMBERS]);
         if (waitMs > 0) {
           const signal = shutdownSignal ? AbortSignal.any([request.signal, shutdownSignal]) : request.signal;

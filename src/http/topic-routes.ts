@@ -102,7 +102,7 @@ export function topicRoutes({ registry, log }: TopicRoutesDeps) {
       "/topics/:topic",
       async ({ params }) => {
         assertTopicName(params.topic);
-        const { definition } = registry.require(params.topic);
+        const { definition } = registry.get(params.topic) ?? (await registry.requireCurrent(params.topic));
         return { ...definition, sequence: await log.head(params.topic) };
       },
       {

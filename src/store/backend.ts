@@ -3,7 +3,7 @@ import type { EventLog } from "./event-log.ts";
 import type { TopicStore } from "./topic-store.ts";
 
 /** The backends `EVENT_LOG` chooses from. */
-export type BackendKind = "file" | "memory";
+export type BackendKind = "file" | "memory" | "nats";
 
 /**
  * One backend: the three stores the services talk to. A new backend (NATS

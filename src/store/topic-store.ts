@@ -35,4 +35,10 @@ export interface TopicStore {
    * replacing any earlier version atomically. @throws WriteFailedError
    */
   save(definition: TopicDefinition, document: string): Promise<void>;
+  /**
+   * One topic as stored now, or null. Only stores that several nodes share
+   * (NATS) have it: a node asks when a name or an event type is unknown to
+   * it, so a topic saved by another node is usable as soon as that node answered.
+   */
+  loadOne?(name: string): Promise<TopicDefinition | null>;
 }

@@ -67,6 +67,32 @@ export class TopicRegistry {
     return this.topics.get(name);
   }
 
+  /**
+   * Reads `names` again from a store shared with other nodes (one that has
+   * `loadOne`) and takes what changed there. Resolves whether anything did;
+   * false at once for a store with one writer.
+   */
+  async refresh(names: Iterable<string>): Promise<boolean> {
+    const loadOne = this.store.loadOne?.bind(this.store);
+    if (loadOne === undefined) return false;
+    let changed = false;
+    for (const name of new Set(names)) {
+      const definition = await loadOne(name);
+      if (definition === null) continue;
+      const known = this.topics.get(name)?.definition;
+      if (known !== undefined && JSON.stringify(known) === JSON.stringify(definition)) continue;
+      this.topics.set(name, this.compile(definition));
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** `require`, after asking a shared store when the name is unknown here. */
+  async requireCurrent(name: string): Promise<Topic> {
+    if (!this.topics.has(name)) await this.refresh([name]);
+    return this.require(name);
+  }
+
   /** The topic, or TopicNotFoundError (404). */
   require(name: string): Topic {
     const topic = this.topics.get(name);
@@ -77,6 +103,7 @@ export class TopicRegistry {
   create(name: string, schemas: unknown[]): Promise<TopicDefinition> {
     return this.serialized(async () => {
       assertTopicName(name);
+      await this.refresh([name]);
       if (this.topics.has(name)) throw new TopicExistsError(name);
       const definition: TopicDefinition = { name, schemas: schemas as EventSchema[], createdAt: this.clock().toISOString() };
       const document = this.serialize(definition);
@@ -90,6 +117,8 @@ export class TopicRegistry {
   /** Replaces the schema set; every event type already defined must stay. */
   replaceSchemas(name: string, schemas: unknown[]): Promise<TopicDefinition> {
     return this.serialized(async () => {
+      // Changed on another node since? Replace what is stored, not an older copy.
+      await this.refresh([name]);
       const current = this.require(name).definition;
       const definition: TopicDefinition = {
         ...current,
