@@ -172,7 +172,8 @@ export class EventStoreClient {
         });
         return true;
       } catch (error) {
-        lastError = error;
+        // A probe cut short by the deadline says nothing new about the server: the failure before it is the cause.
+        if (lastError === undefined || !(error instanceof EventStoreError && error.code === "TIMEOUT")) lastError = error;
       }
       const left = deadline - Date.now();
       if (left <= 0) break;
