@@ -2,7 +2,8 @@ import { join } from "node:path";
 import { ConsumersCorruptError, ConsumersWriteFailedError } from "../../errors.ts";
 import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from "../../json/json-depth.ts";
 import { type LogStorage, NodeLogStorage } from "../../log/storage.ts";
-import { type ConsumerRemoval, type ConsumerStore, MAX_REMEMBERED_REMOVALS, type StoredConsumer } from "../../store/consumer-store.ts";
+import { type ConsumerRemoval, type ConsumerStore, type StoredConsumer } from "../../store/consumer-store.ts";
+import { HeldConsumers } from "../held-consumers.ts";
 import { CoalescedWriter } from "./coalesced-writer.ts";
 import { type CursorAdvance, CursorJournal } from "./cursor-journal.ts";
 import { readFileOrNull, replaceFileAtomic } from "./file-io.ts";
@@ -32,9 +33,7 @@ type Save = { kind: "snapshot"; data: string } | { kind: "cursors"; advances: Cu
  * flight, which after a crash means that batch is delivered again:
  * at-least-once.
  */
-export class FileConsumerStore implements ConsumerStore {
-  private readonly consumers = new Map<string, StoredConsumer>();
-  private readonly removals = new Map<string, ConsumerRemoval>();
+export class FileConsumerStore extends HeldConsumers implements ConsumerStore {
   private readonly writer: CoalescedWriter<Save>;
   private readonly journal: CursorJournal;
   private readonly advanced = new Map<string, CursorAdvance>();
@@ -45,6 +44,7 @@ export class FileConsumerStore implements ConsumerStore {
     journalPath: string,
     private readonly storage: LogStorage,
   ) {
+    super();
     this.journal = new CursorJournal(journalPath, storage);
     this.writer = new CoalescedWriter<Save>(() => this.nextSave(), (save) => this.write(save));
   }
@@ -70,18 +70,6 @@ export class FileConsumerStore implements ConsumerStore {
     return store;
   }
 
-  list(): StoredConsumer[] {
-    return [...this.consumers.values()];
-  }
-
-  get(id: string): StoredConsumer | undefined {
-    return this.consumers.get(id);
-  }
-
-  removal(id: string): ConsumerRemoval | undefined {
-    return this.removals.get(id);
-  }
-
   /** Adds and persists a registration; on a failed write nothing is kept. */
   async add(consumer: StoredConsumer): Promise<void> {
     this.consumers.set(consumer.id, consumer);
@@ -102,7 +90,7 @@ export class FileConsumerStore implements ConsumerStore {
     const consumer = this.consumers.get(id);
     if (consumer === undefined) return;
     this.consumers.delete(id);
-    if (removal) this.remember({ id, callback: consumer.callback, ...removal });
+    if (removal) this.rememberRemoval({ id, callback: consumer.callback, ...removal });
     this.snapshotNeeded = true;
     await this.save();
   }
@@ -159,13 +147,6 @@ export class FileConsumerStore implements ConsumerStore {
     } catch (error) {
       throw new ConsumersWriteFailedError({ cause: error });
     }
-  }
-
-  private remember(removal: ConsumerRemoval): void {
-    this.removals.delete(removal.id);
-    this.removals.set(removal.id, removal);
-    const oldest = this.removals.keys().next().value;
-    if (this.removals.size > MAX_REMEMBERED_REMOVALS && oldest !== undefined) this.removals.delete(oldest);
   }
 
   private serialize(): string {

@@ -4,6 +4,7 @@ import { EventIdFormatter } from "../../events/event-id.ts";
 import { DEFAULT_IDEMPOTENCY_TTL_MS, type KeyRecord } from "../../log/idempotency-keys.ts";
 import type { AppendEvent, AppendResult, CommitListener, EventLog, GroupCommitStats, Idempotency, ReadRange, ReadResult } from "../../store/event-log.ts";
 import type { MemoryData, MemoryStream } from "./memory-data.ts";
+import { lowerBound } from "../lower-bound.ts";
 
 export interface MemoryEventLogOptions {
   data: MemoryData;
@@ -169,16 +170,4 @@ export class MemoryEventLog implements EventLog {
     }
     return null;
   }
-}
-
-/** The first index whose value is at least `value` (values ascending). */
-function lowerBound(values: readonly number[], value: number): number {
-  let low = 0;
-  let high = values.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (values[mid]! < value) low = mid + 1;
-    else high = mid;
-  }
-  return low;
 }

@@ -1,4 +1,5 @@
-import { type ConsumerRemoval, type ConsumerStore, MAX_REMEMBERED_REMOVALS, type StoredConsumer } from "../../store/consumer-store.ts";
+import { type ConsumerRemoval, type ConsumerStore, type StoredConsumer } from "../../store/consumer-store.ts";
+import { HeldConsumers } from "../held-consumers.ts";
 import type { StoredTopics, TopicDefinition, TopicStore } from "../../store/topic-store.ts";
 import type { MemoryData } from "./memory-data.ts";
 
@@ -26,27 +27,14 @@ interface Snapshot {
  * snapshot, so a store opened again over the same data starts from the
  * last saved state, never from objects the previous one still mutates.
  */
-export class MemoryConsumerStore implements ConsumerStore {
-  private readonly consumers = new Map<string, StoredConsumer>();
-  private readonly removals = new Map<string, ConsumerRemoval>();
+export class MemoryConsumerStore extends HeldConsumers implements ConsumerStore {
 
   constructor(private readonly data: MemoryData) {
+    super();
     if (data.consumers === null) return;
     const snapshot = JSON.parse(data.consumers) as Snapshot;
     for (const consumer of snapshot.consumers) this.consumers.set(consumer.id, consumer);
     for (const removal of snapshot.removed) this.removals.set(removal.id, removal);
-  }
-
-  list(): StoredConsumer[] {
-    return [...this.consumers.values()];
-  }
-
-  get(id: string): StoredConsumer | undefined {
-    return this.consumers.get(id);
-  }
-
-  removal(id: string): ConsumerRemoval | undefined {
-    return this.removals.get(id);
   }
 
   async add(consumer: StoredConsumer): Promise<void> {
@@ -58,12 +46,7 @@ export class MemoryConsumerStore implements ConsumerStore {
     const consumer = this.consumers.get(id);
     if (consumer === undefined) return;
     this.consumers.delete(id);
-    if (removal) {
-      this.removals.delete(id);
-      this.removals.set(id, { id, callback: consumer.callback, ...removal });
-      const oldest = this.removals.keys().next().value;
-      if (this.removals.size > MAX_REMEMBERED_REMOVALS && oldest !== undefined) this.removals.delete(oldest);
-    }
+    if (removal) this.rememberRemoval({ id, callback: consumer.callback, ...removal });
     this.save();
   }
 

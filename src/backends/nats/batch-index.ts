@@ -1,4 +1,5 @@
 import type { KeyRecord } from "../../log/idempotency-keys.ts";
+import { lowerBound } from "../lower-bound.ts";
 
 /**
  * The headers every batch message carries, so a node rebuilds its index
@@ -106,15 +107,4 @@ export class BatchIndex {
     }
     return this.keys.get(key);
   }
-}
-
-function lowerBound(values: readonly number[], value: number): number {
-  let low = 0;
-  let high = values.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (values[mid]! < value) low = mid + 1;
-    else high = mid;
-  }
-  return low;
 }

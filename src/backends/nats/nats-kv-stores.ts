@@ -1,6 +1,7 @@
 import type { KV } from "@nats-io/kv";
 import { ClusterUnavailableError, ConsumersCorruptError, ConsumersWriteFailedError, WriteFailedError } from "../../errors.ts";
 import { type ConsumerRemoval, type ConsumerStore, MAX_REMEMBERED_REMOVALS, type StoredConsumer } from "../../store/consumer-store.ts";
+import { HeldConsumers } from "../held-consumers.ts";
 import type { StoredTopics, TopicDefinition, TopicLoadFailure, TopicStore } from "../../store/topic-store.ts";
 
 /** KV keys allow `[-/_=.A-Za-z0-9]` with non-empty dot-separated tokens; names may hold `..`, so they are base64url'd. */
@@ -73,13 +74,13 @@ const REMOVAL = "r.";
  * connection reach JetStream in order, so the last cursor put wins.
  * (Which node dispatches a consumer — leases — is not built yet.)
  */
-export class NatsConsumerStore implements ConsumerStore {
-  private readonly consumers = new Map<string, StoredConsumer>();
-  private readonly removals = new Map<string, ConsumerRemoval>();
+export class NatsConsumerStore extends HeldConsumers implements ConsumerStore {
   private readonly writes = new Set<Promise<unknown>>();
   private readonly chains = new Map<string, Promise<void>>();
 
-  private constructor(private readonly kv: KV) {}
+  private constructor(private readonly kv: KV) {
+    super();
+  }
 
   static async open(kv: KV): Promise<NatsConsumerStore> {
     const store = new NatsConsumerStore(kv);
@@ -101,18 +102,6 @@ export class NatsConsumerStore implements ConsumerStore {
     return store;
   }
 
-  list(): StoredConsumer[] {
-    return [...this.consumers.values()];
-  }
-
-  get(id: string): StoredConsumer | undefined {
-    return this.consumers.get(id);
-  }
-
-  removal(id: string): ConsumerRemoval | undefined {
-    return this.removals.get(id);
-  }
-
   async add(consumer: StoredConsumer): Promise<void> {
     await this.write(() => this.kv.put(CONSUMER + kvKey(consumer.id), JSON.stringify(consumer)));
     this.consumers.set(consumer.id, consumer);
@@ -128,13 +117,8 @@ export class NatsConsumerStore implements ConsumerStore {
     this.consumers.delete(id);
     if (removal) {
       const record = { id, callback: consumer.callback, ...removal };
-      this.removals.delete(id);
-      this.removals.set(id, record);
-      const oldest = this.removals.keys().next().value;
-      if (this.removals.size > MAX_REMEMBERED_REMOVALS && oldest !== undefined) {
-        this.removals.delete(oldest);
-        await this.write(() => this.kv.purge(REMOVAL + kvKey(oldest)));
-      }
+      const oldest = this.rememberRemoval(record);
+      if (oldest !== undefined) await this.write(() => this.kv.purge(REMOVAL + kvKey(oldest)));
       await this.write(() => this.kv.put(REMOVAL + kvKey(id), JSON.stringify(record)));
     }
     await this.write(() => this.kv.purge(CONSUMER + kvKey(id)));
