@@ -10,7 +10,7 @@
 import { describe, expect, test } from "bun:test";
 import { IdempotencyKeyReusedError, SequenceConflictError } from "../src/errors.ts";
 import type { StoreBackend } from "../src/store/backend.ts";
-import type { StoredConsumer } from "../src/store/consumer-store.ts";
+import { MAX_REMEMBERED_REMOVALS, type StoredConsumer } from "../src/store/consumer-store.ts";
 import type { AppendEvent, EventLog } from "../src/store/event-log.ts";
 
 export interface BackendFactory {
@@ -200,6 +200,31 @@ export function storeContract(name: string, factory: BackendFactory): void {
         expect(consumers.get("c-2")).toBeUndefined();
         expect(consumers.removal("c-2")).toEqual({ id: "c-2", callback: CONSUMER.callback, removedAt: "2025-01-15T11:00:00.000Z", reason: "gone" });
       }));
+
+    test(`removals: the latest ${MAX_REMEMBERED_REMOVALS} are remembered, oldest forgotten first (also after a reopen when durable)`, async () => {
+      const first = await factory.open();
+      const removedAt = (i: number) => `2025-01-15T11:${String(Math.floor(i / 60)).padStart(2, "0")}:${String(i % 60).padStart(2, "0")}.000Z`;
+      const total = MAX_REMEMBERED_REMOVALS + 2;
+      for (let i = 0; i < total; i++) {
+        await first.consumers.add({ ...CONSUMER, id: `r-${i}`, cursors: { t: 0 } });
+        await first.consumers.remove(`r-${i}`, { removedAt: removedAt(i), reason: `reason ${i}` });
+      }
+      const check = (store: StoreBackend) => {
+        expect([store.consumers.removal("r-0"), store.consumers.removal("r-1")]).toEqual([undefined, undefined]);
+        expect(store.consumers.removal("r-2")).toEqual({ id: "r-2", callback: CONSUMER.callback, removedAt: removedAt(2), reason: "reason 2" });
+        expect(store.consumers.removal(`r-${total - 1}`)?.reason).toBe(`reason ${total - 1}`);
+        expect(store.consumers.list()).toEqual([]);
+      };
+      check(first);
+      await first.close();
+      if (!factory.reopen) return;
+      const second = await factory.reopen();
+      try {
+        check(second);
+      } finally {
+        await second.close();
+      }
+    }, 30_000);
 
     if (factory.reopen) {
       const reopen = factory.reopen;
