@@ -29,6 +29,8 @@ export function natsServerBinary(): string | null {
 export function requireNatsServer(): boolean {
   if (natsServerBinary() !== null) return true;
   if (process.env.CI === "true" || process.env.CI === "1") throw new Error("nats-server is not installed: CI must run the cluster-mode tests (apt-get install -y nats-server)");
+  // Outside CI the cluster-mode tests skip, and say so: a skipped suite must never look like a passing one.
+  console.warn("cluster-mode tests skipped: nats-server is not installed (apt-get install -y nats-server; CI=true makes this a failure)");
   return false;
 }
 

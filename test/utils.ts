@@ -32,7 +32,11 @@ export function clusterSettings(dir: string): Partial<Config> {
   if (TEST_NATS_URL === "") return {};
   return { natsUrls: [TEST_NATS_URL], natsReplicas: 1, natsPrefix: `t_${new Bun.CryptoHasher("sha256").update(dir).digest("hex").slice(0, 24)}` };
 }
-/** A test of what the file backend writes to disk: skipped on other backends. */
+/**
+ * A test of what the file backend writes to disk. `bun test` runs it (on the
+ * file backend); the reruns of the same suites on memory (`test:memory`) and
+ * NATS (`test:nats`) skip it, as there is no disk to look at.
+ */
 export const fileTest = test.skipIf(!ON_DISK);
 
 /** A temporary directory removed when the `using` scope ends. */
