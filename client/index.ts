@@ -38,6 +38,7 @@ export type { EventStoreErrorOptions, WebhookVerificationErrorCode } from "./err
 export { DEFAULT_WEBHOOK_TOLERANCE_SECONDS, signWebhook, verifyWebhook } from "./webhook.ts";
 export type { VerifyWebhookOptions, WebhookHeaders } from "./webhook.ts";
 export type {
+  ClusterHealth,
   ConsumerDetails,
   ConsumerRegistration,
   ConsumerStatus,

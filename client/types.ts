@@ -45,8 +45,26 @@ export interface Health {
   status: string;
   /** Number of registered consumers. */
   consumers: number;
-  /** Topics whose dispatcher is running. */
+  /** Topics whose dispatcher is running on this node. */
   runningDispatchers: string[];
+  /** Cluster mode only: this node's id (NODE_ID). */
+  node?: string;
+  /** Cluster mode only: JetStream as this node sees it. */
+  cluster?: ClusterHealth;
+}
+
+/** What a cluster-mode node sees of JetStream, in `GET /health`. */
+export interface ClusterHealth {
+  /** JetStream answered this node just now. */
+  reachable: boolean;
+  /** The event stream's replica group; `null` when JetStream did not answer. */
+  stream: {
+    name: string;
+    /** The nats-server leading the stream; `null` while it has no quorum. */
+    leader: string | null;
+    /** The other replicas: caught up with the leader or not, and how far behind. */
+    replicas: { name: string; current: boolean; lag: number }[];
+  } | null;
 }
 
 /** What a consumer sends to `POST /consumers/register`. */
@@ -93,6 +111,8 @@ export interface ConsumerSummary {
   nextAttemptAt?: string | null;
   /** Topic name → head, cursor, lag and the age of the oldest pending event. */
   progress?: Record<string, TopicProgress>;
+  /** The node delivering it (its NODE_ID); `null` while no node holds it (cluster mode, during a takeover). */
+  dispatcher?: string | null;
 }
 
 /** Delivery state of a consumer. */

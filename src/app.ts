@@ -10,6 +10,7 @@ import { apiDocs } from "./http/docs.ts";
 import { toErrorResponse } from "./http/error-response.ts";
 import { eventRoutes } from "./http/event-routes.ts";
 import { type DeliveryStatus, NO_DELIVERY, healthRoutes } from "./http/health-routes.ts";
+import type { ClusterView } from "./store/backend.ts";
 import { jsonBody } from "./http/json-body.ts";
 import { metricsRoutes } from "./http/metrics-routes.ts";
 import { requestPath } from "./http/request-path.ts";
@@ -23,6 +24,8 @@ export interface AppDeps {
   registry: TopicRegistry;
   log: EventLog;
   delivery?: DeliveryStatus;
+  /** Cluster mode: this node's id and JetStream as `GET /health` shows them. */
+  cluster?: { nodeId: string; view: () => Promise<ClusterView> };
   /** Consumer registrations and webhook delivery; usually also passed as `delivery`. */
   consumers?: Consumers;
   maxBodyBytes: number;
@@ -73,7 +76,7 @@ export function createApp(deps: AppDeps) {
     .use(apiDocs({ version: VERSION }))
     .use(adminPage())
     .use(jsonBody({ maxBodyBytes: deps.maxBodyBytes, maxJsonDepth: deps.maxJsonDepth, bodyTimeoutMs: deps.bodyTimeoutMs }))
-    .use(healthRoutes(deps.delivery ?? NO_DELIVERY))
+    .use(healthRoutes({ delivery: deps.delivery ?? NO_DELIVERY, ...(deps.cluster ? { cluster: deps.cluster } : {}) }))
     .use(topicRoutes(deps))
     .use(eventRoutes(deps))
     .use(consumerRoutes(deps.consumers ?? NO_CONSUMERS))

@@ -7,6 +7,7 @@
 import { Command, Option } from "commander";
 import { DEFAULT_MAX_JSON_DEPTH } from "./json/json-depth.ts";
 import type { BackendKind } from "./store/backend.ts";
+import { DEFAULT_CLUSTER_LEASE_MS } from "./store/dispatch-leases.ts";
 import { DEFAULT_MAX_TOPIC_DOCUMENT_BYTES } from "./topics/topic-registry.ts";
 import { ConfigError } from "./errors.ts";
 
@@ -44,7 +45,7 @@ export const DEFAULT_ON_CONSUMER_FAILURE: ConsumerFailurePolicy = "remove";
 export const DEFAULT_CALLBACK_ALLOW_PRIVATE = true;
 /** @default 0 (off) */
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 0;
-export { DEFAULT_MAX_JSON_DEPTH };
+export { DEFAULT_CLUSTER_LEASE_MS, DEFAULT_MAX_JSON_DEPTH };
 /** @default 256 KiB */
 export const DEFAULT_MAX_SCHEMA_BYTES = DEFAULT_MAX_TOPIC_DOCUMENT_BYTES;
 /** @default 30 000 */
@@ -165,6 +166,16 @@ export interface Config {
   natsToken: string;
   /** Path of a PEM CA file to verify the NATS servers' TLS certificates. @default "" (system CAs, TLS only if the server asks) */
   natsTlsCa: string;
+  /**
+   * This node's name in `GET /health` and in `GET /consumers/{id}` (which
+   * node delivers a consumer). @default "" (`<host name>:<PORT>`)
+   */
+  nodeId: string;
+  /**
+   * Cluster mode: a consumer whose delivering node died is taken over by
+   * another node within this many ms. @default 10000
+   */
+  clusterLeaseMs: number;
   /** @default "text" */
   logFormat: LogFormat;
   /** Messages below this level are dropped. @default "info" */
@@ -275,6 +286,18 @@ const natsName: Parser<string> = (raw, name) => {
 
 const anyString: Parser<string> = (raw) => raw.trim();
 
+/** Printable, without spaces, so it reads well in logs and JSON. */
+const nodeName: Parser<string> = (raw, name) => {
+  const value = raw.trim();
+  if (!/^[\x21-\x7e]{1,128}$/.test(value)) throw new ConfigError(`${name} must be 1 to 128 printable characters without spaces, got '${raw}'`);
+  return value;
+};
+
+/** NODE_ID, or the host name and port when it is not set. */
+export function nodeIdOf(config: Pick<Config, "nodeId" | "port">, hostName: string): string {
+  return config.nodeId !== "" ? config.nodeId : `${hostName}:${config.port}`;
+}
+
 function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
   return s;
 }
@@ -314,6 +337,8 @@ export const SETTINGS = [
   setting({ key: "natsCreds", env: "NATS_CREDS", description: "Path of a NATS .creds file", parse: anyString, fallback: "" }),
   setting({ key: "natsToken", env: "NATS_TOKEN", description: "NATS auth token (prefer the variable: flags show in ps)", parse: anyString, fallback: "" }),
   setting({ key: "natsTlsCa", env: "NATS_TLS_CA", description: "Path of a PEM CA file for the NATS servers' TLS", parse: anyString, fallback: "" }),
+  setting({ key: "nodeId", env: "NODE_ID", description: "This node's name in /health and GET /consumers/{id} (default: <host name>:<PORT>)", parse: nodeName, fallback: "" }),
+  setting({ key: "clusterLeaseMs", env: "CLUSTER_LEASE_MS", description: "Cluster mode: a dead node's consumers are taken over within this many ms", parse: integer(1_000, 3_600_000), fallback: DEFAULT_CLUSTER_LEASE_MS }),
   setting({ key: "logFormat", env: "LOG_FORMAT", description: "Log lines as text or json (one object per line)", parse: oneOf<LogFormat>("text", "json"), fallback: DEFAULT_LOG_FORMAT }),
   setting({ key: "logLevel", env: "LOG_LEVEL", description: "Least severe level logged: debug, info, warn or error", parse: oneOf<LogLevel>("debug", "info", "warn", "error"), fallback: DEFAULT_LOG_LEVEL }),
 ] as const;

@@ -2,7 +2,9 @@ import { type AppDeps, createApp } from "./app.ts";
 import { createMemoryBackend, type MemoryData } from "./backends/memory/memory-backend.ts";
 import { openFileBackend } from "./backends/file/file-backend.ts";
 import { openNatsBackend } from "./backends/nats/nats-backend.ts";
-import type { Config } from "./config.ts";
+import { hostname } from "node:os";
+import { LocalLeases } from "./backends/local-leases.ts";
+import { type Config, nodeIdOf } from "./config.ts";
 import type { ResolveFn } from "./consumers/callback-policy.ts";
 import { ConsumerService } from "./consumers/consumer-service.ts";
 import type { FetchFn } from "./consumers/delivery.ts";
@@ -61,6 +63,9 @@ export function openBackend(config: Config, options: OpenEventStoreOptions & { o
   if (config.natsUrls.length > 0) {
     return openNatsBackend({
       ...onGroupCommit,
+      nodeId: nodeIdOf(config, hostname()),
+      leaseMs: config.clusterLeaseMs,
+      ...(options.report ? { report: options.report } : {}),
       servers: config.natsUrls,
       replicas: config.natsReplicas,
       prefix: config.natsPrefix,
@@ -106,18 +111,24 @@ export async function openEventStore(config: Config, options: OpenEventStoreOpti
   const metrics = config.metricsEnabled
     ? new StoreMetrics({ maxLabelled: config.metricsMaxLabelled, ...(options.processMetrics ? { processMetrics: options.processMetrics } : {}) })
     : undefined;
+  const nodeId = nodeIdOf(config, hostname());
   const backend = await openBackend(config, { ...options, report, ...(metrics ? { onGroupCommit: (stats: GroupCommitStats) => metrics.observeGroupCommit(stats) } : {}) });
   let consumers: ConsumerService;
   let registry: TopicRegistry;
+  // Ends what follows other nodes' changes (cluster mode) when the store closes.
+  const following = new AbortController();
   try {
     registry = new TopicRegistry({ store: backend.topics, maxDocumentBytes: config.maxSchemaBytes });
     await registry.load();
     for (const failure of registry.loadFailures) report(`topic config ${failure.source} could not be loaded and is skipped: ${failure.reason}`);
+    registry.follow(following.signal);
     consumers = ConsumerService.create({
       ...config,
       log: backend.log,
       store: backend.consumers,
+      leases: backend.leases ?? new LocalLeases(nodeId),
       topicExists: (topic) => registry.get(topic) !== undefined,
+      refreshTopics: (names) => registry.refresh(names),
       report,
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.clock ? { now: options.clock } : {}),
@@ -126,6 +137,7 @@ export async function openEventStore(config: Config, options: OpenEventStoreOpti
       ...(metrics ? { onDelivery: metrics.observeDelivery.bind(metrics) } : {}),
     });
   } catch (error) {
+    following.abort();
     await backend.close();
     throw error;
   }
@@ -143,6 +155,7 @@ export async function openEventStore(config: Config, options: OpenEventStoreOpti
     log,
     consumers,
     delivery: consumers,
+    ...(backend.clusterView ? { cluster: { nodeId, view: backend.clusterView.bind(backend) } } : {}),
     ...(metrics ? { metrics } : {}),
     ...(options.reportError ? { reportError: options.reportError } : {}),
     ...options.app,
@@ -158,6 +171,7 @@ export async function openEventStore(config: Config, options: OpenEventStoreOpti
     close() {
       closing ??= (async () => {
         try {
+          following.abort();
           await consumers.stop();
         } finally {
           await backend.close();

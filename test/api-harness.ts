@@ -6,6 +6,9 @@ import { openEventStore } from "../src/event-store.ts";
 import type { BackendKind } from "../src/store/backend.ts";
 import { clusterSettings, TEST_BACKEND } from "./utils.ts";
 
+/** NODE_ID of the store the harness opens: the `dispatcher` of its consumers. */
+export const API_HARNESS_NODE_ID = "api-harness";
+
 export interface Answer {
   status: number;
   headers: Headers;
@@ -46,7 +49,7 @@ export async function openApiHarness(dir: string, options: ApiHarnessOptions = {
   const memoryData = new MemoryData();
   const open = () =>
     openEventStore(
-      { ...defaultConfig(), metricsEnabled: false, dataDir, configDir, eventLog: options.backend ?? TEST_BACKEND, ...(options.backend === undefined ? clusterSettings(dir) : {}) },
+      { ...defaultConfig(), metricsEnabled: false, nodeId: API_HARNESS_NODE_ID, dataDir, configDir, eventLog: options.backend ?? TEST_BACKEND, ...(options.backend === undefined ? clusterSettings(dir) : {}) },
       {
         memoryData,
         report: () => {},

@@ -85,6 +85,36 @@ describe.skipIf(!available)("cluster mode: two store nodes on one NATS", () => {
     expect(await call(b, "POST", "/events", [{ topic: "never", type: "e", payload: { n: 1 } }])).toMatchObject({ status: 400, body: { code: "TOPIC_NOT_FOUND" } });
   });
 
+  test("a topic created on A is in B's list and can be registered for on B at once; a schema changed on A applies on B", async () => {
+    await using nodes = await twoNodes();
+    const [a, b] = nodes;
+    expect((await call(a, "POST", "/topics", { name: "fresh", schemas: [SIMPLE_SCHEMA] })).status).toBe(201);
+    const registered = await call(b, "POST", "/consumers/register", { callback: "http://127.0.0.1:9/hook", topics: { fresh: null } });
+    expect(registered.status).toBe(201);
+    await waitUntil(async () => (await call(b, "GET", "/topics")).body.topics.includes("fresh"));
+    expect((await call(b, "GET", "/topics")).body).toEqual({ topics: ["fresh", "t", "u"] });
+    // A stricter schema for the same event type, saved on A: B validates with it without being asked about the name.
+    const stricter = { ...SIMPLE_SCHEMA, properties: { n: { type: "integer", maximum: 5 } } };
+    expect((await call(a, "PUT", "/topics/fresh", { schemas: [stricter] })).status).toBe(200);
+    await waitUntil(async () => (await call(b, "GET", "/topics/fresh")).body.schemas[0].properties.n.maximum === 5);
+    expect(await call(b, "POST", "/events", [{ topic: "fresh", type: "e", payload: { n: 6 } }])).toMatchObject({ status: 400, body: { code: "SCHEMA_VALIDATION_FAILED" } });
+  });
+
+  test("two nodes creating one topic name at once: exactly one 201, the other 400 TOPIC_EXISTS", async () => {
+    await using nodes = await twoNodes();
+    const [a, b] = nodes;
+    for (let round = 0; round < 5; round++) {
+      const name = `race-${round}`;
+      const answers = await Promise.all([a, b].map((node, i) => call(node, "POST", "/topics", { name, schemas: [{ ...SIMPLE_SCHEMA, description: `from ${i}` }] })));
+      expect(answers.map((answer) => answer.status).sort()).toEqual([201, 400]);
+      expect(answers.find((answer) => answer.status === 400)!.body.code).toBe("TOPIC_EXISTS");
+      const winner = answers.findIndex((answer) => answer.status === 201);
+      for (const node of [a, b]) {
+        await waitUntil(async () => (await call(node, "GET", `/topics/${name}`)).body?.schemas?.[0]?.description === `from ${winner}`);
+      }
+    }
+  });
+
   test("a long poll on B is answered by a publish on A", async () => {
     await using nodes = await twoNodes();
     const [a, b] = nodes;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { details, detailsWhen, FAST_RETRY, gone, startStore, status } from "./consumer-harness.ts";
-import { tempDir } from "./utils.ts";
+import { details, detailsWhen, FAST_RETRY, gone, startStore, status, HARNESS_NODE_ID } from "./consumer-harness.ts";
+import { tempDir, expectedHealth } from "./utils.ts";
 import { ids, ok, startReceiver } from "./webhook-receiver.ts";
 
 describe("failures", () => {
@@ -48,7 +48,7 @@ describe("failures", () => {
     expect(receiver.deliveries.map((d) => d.status)).toEqual([500, 500, 500]);
     expect(store.reports).toContain(`consumer ${consumerId} (${receiver.url}) removed: ${reason}`);
     expect((await store.api("GET", "/consumers")).body).toEqual({ consumers: [] });
-    expect((await store.api("GET", "/health")).body).toEqual({ status: "healthy", consumers: 0, runningDispatchers: [] });
+    expect((await store.api("GET", "/health")).body).toEqual(expectedHealth(0, []));
   });
 
   test("ON_CONSUMER_FAILURE=pause keeps the consumer and its cursor; resume retries from the cursor", async () => {
@@ -71,12 +71,13 @@ describe("failures", () => {
       lastError: "HTTP 500",
       nextAttemptAt: null,
       progress: { t: { head: 3, cursor: 0, lag: 3, oldestPendingAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), lagSeconds: expect.any(Number) } },
+      dispatcher: HARNESS_NODE_ID,
     });
     expect(receiver.deliveries.map((d) => d.status)).toEqual([500, 500]);
     expect(store.reports.some((r) => r.startsWith(`consumer ${consumerId} (${receiver.url}) paused after 2 consecutive failed deliveries`))).toBe(true);
     await store.publish("t", 2);
     expect((await details(store, consumerId)).lag).toEqual({ t: 5 });
-    expect((await store.api("GET", "/health")).body).toEqual({ status: "healthy", consumers: 1, runningDispatchers: ["t"] });
+    expect((await store.api("GET", "/health")).body).toEqual(expectedHealth(1, ["t"]));
 
     healthy = true;
     expect(await store.api("POST", `/consumers/${consumerId}/resume`)).toEqual({ status: 200, body: { message: `Consumer ${consumerId} resumed` } });

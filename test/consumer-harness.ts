@@ -7,6 +7,9 @@ import { clusterSettings, TEST_BACKEND } from "./utils.ts";
 /** With the memory backend, what a "restart" on the same directory opens again. */
 const memoryByDir = new Map<string, MemoryData>();
 
+/** NODE_ID of every store the harness starts: the `dispatcher` of its consumers. */
+export const HARNESS_NODE_ID = "harness-node";
+
 export const TOPIC_SCHEMAS = [{ eventType: "e", type: "object", properties: { n: { type: "integer" } }, required: ["n"] }];
 
 export interface ApiAnswer {
@@ -37,6 +40,7 @@ export async function startStore(dir: string, overrides: Partial<Config> = {}, o
     dataDir: join(dir, "data"),
     configDir: join(dir, "config"),
     eventLog: TEST_BACKEND,
+    nodeId: HARNESS_NODE_ID,
     ...clusterSettings(dir),
     ...overrides,
   };

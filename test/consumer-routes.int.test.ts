@@ -4,9 +4,10 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { defaultConfig } from "../src/config.ts";
 import { openEventStore } from "../src/event-store.ts";
 import { TOPIC_SCHEMAS } from "./consumer-harness.ts";
-import { clusterSettings, createTestApp, fileTest, ON_DISK, TEST_BACKEND, tempDir } from "./utils.ts";
+import { clusterSettings, createTestApp, fileTest, ON_DISK, TEST_BACKEND, tempDir, expectedHealth } from "./utils.ts";
 
 const CALLBACK = "https://receiver.example/hook";
+const NODE_ID = "node-a";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 interface Harness {
@@ -24,7 +25,7 @@ async function createHarness(dir: string): Promise<Harness> {
   const delivered: string[] = [];
   const firstDelivery = Promise.withResolvers<string>();
   const store = await openEventStore(
-    { ...defaultConfig(), metricsEnabled: false, dataDir, configDir: join(dir, "config"), eventLog: TEST_BACKEND, ...clusterSettings(dir) },
+    { ...defaultConfig(), metricsEnabled: false, dataDir, configDir: join(dir, "config"), eventLog: TEST_BACKEND, nodeId: NODE_ID, ...clusterSettings(dir) },
     {
       report: () => {},
       // Deliveries never answer (until shutdown aborts them), so cursors stay exactly as registered.
@@ -105,6 +106,7 @@ describe("POST /consumers/register", () => {
           lastError: null,
           nextAttemptAt: null,
           progress: { orders: caughtUp(3), audit: caughtUp(0) },
+          dispatcher: NODE_ID,
         },
       ],
     });
@@ -191,11 +193,12 @@ describe("GET, DELETE, resume", () => {
       lastError: null,
       nextAttemptAt: null,
       progress: { orders: caughtUp(3) },
+      dispatcher: NODE_ID,
     };
     expect(await h.request("GET", `/consumers/${a.consumerId}`)).toEqual({ status: 200, body: detailsOfA });
     // The list shows each consumer as GET /consumers/{id} does.
     expect(listed[0]).toEqual(detailsOfA);
-    expect((await h.request("GET", "/health")).body).toEqual({ status: "healthy", consumers: 2, runningDispatchers: ["audit", "orders"] });
+    expect((await h.request("GET", "/health")).body).toEqual(expectedHealth(2, ["audit", "orders"]));
   });
 
   test("unknown ids → 404 CONSUMER_NOT_FOUND on GET, DELETE and resume", async () => {
@@ -210,7 +213,7 @@ describe("GET, DELETE, resume", () => {
     expect(await h.request("DELETE", `/consumers/${consumerId}`)).toEqual({ status: 200, body: { message: `Consumer ${consumerId} unregistered` } });
     expect((await h.request("DELETE", `/consumers/${consumerId}`)).status).toBe(404);
     expect((await h.request("GET", "/consumers")).body).toEqual({ consumers: [] });
-    expect((await h.request("GET", "/health")).body).toEqual({ status: "healthy", consumers: 0, runningDispatchers: [] });
+    expect((await h.request("GET", "/health")).body).toEqual(expectedHealth(0, []));
     if (ON_DISK) expect(JSON.parse(readFileSync(join(h.dataDir, "consumers.json"), "utf8")).consumers).toEqual([]);
   });
 

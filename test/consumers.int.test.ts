@@ -1,8 +1,8 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { describe, expect, test } from "bun:test";
 import { verifyWebhook } from "../client/index.ts";
-import { details, detailsWhen, FAST_RETRY, startStore } from "./consumer-harness.ts";
-import { tempDir } from "./utils.ts";
+import { details, detailsWhen, FAST_RETRY, startStore, HARNESS_NODE_ID } from "./consumer-harness.ts";
+import { tempDir, expectedHealth } from "./utils.ts";
 import { type Delivery, ids, ok, startReceiver } from "./webhook-receiver.ts";
 
 describe("delivery", () => {
@@ -40,6 +40,7 @@ describe("delivery", () => {
       lastError: null,
       nextAttemptAt: null,
       progress: { orders: { head: 240, cursor: 240, lag: 0, oldestPendingAt: null, lagSeconds: 0 } },
+      dispatcher: HARNESS_NODE_ID,
     });
     expect((await store.api("GET", "/consumers")).body).toEqual({ consumers: [state] });
   });
@@ -55,7 +56,7 @@ describe("delivery", () => {
     expect((await store.api("GET", "/consumers")).body.consumers.map(({ id, callback, topics }: Record<string, unknown>) => ({ id, callback, topics }))).toEqual([
       { id: consumerId, callback: receiver.url, topics: { a: "a-3", b: null } },
     ]);
-    expect((await store.api("GET", "/health")).body).toEqual({ status: "healthy", consumers: 1, runningDispatchers: ["a", "b"] });
+    expect((await store.api("GET", "/health")).body).toEqual(expectedHealth(1, ["a", "b"]));
 
     await store.publish("b", 2);
     await store.publish("a", 2);
@@ -177,7 +178,7 @@ describe("lifecycle", () => {
       const before = performance.now();
       expect(await store.api("DELETE", `/consumers/${consumerId}`)).toEqual({ status: 200, body: { message: `Consumer ${consumerId} unregistered` } });
       expect(performance.now() - before).toBeLessThan(1000);
-      expect((await store.api("GET", "/health")).body).toEqual({ status: "healthy", consumers: 0, runningDispatchers: [] });
+      expect((await store.api("GET", "/health")).body).toEqual(expectedHealth(0, []));
       expect((await store.api("GET", `/consumers/${consumerId}`)).status).toBe(404);
     } finally {
       release.resolve();

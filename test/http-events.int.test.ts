@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { ON_DISK, SIMPLE_SCHEMA, USER_CREATED_SCHEMA, createTestApp, tempDir, type TestApp } from "./utils.ts";
+import { ON_DISK, SIMPLE_SCHEMA, USER_CREATED_SCHEMA, createTestApp, tempDir, type TestApp, expectedHealth } from "./utils.ts";
 
 async function storeWithTopics(dir: string): Promise<TestApp> {
   const store = await createTestApp({ dir });
@@ -281,7 +281,7 @@ describe("GET /health and unknown routes", () => {
     await using store = await createTestApp({ dir: dir.path });
     const res = await store.request("GET", "/health");
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: "healthy", consumers: 0, runningDispatchers: [] });
+    expect(await res.json()).toEqual(expectedHealth(0, []));
   });
 
   test("unknown route → 404 JSON", async () => {

@@ -9,7 +9,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { isValidTopicName } from "../src/topics/topic-name.ts";
-import { type ApiHarness, openApiHarness } from "./api-harness.ts";
+import { API_HARNESS_NODE_ID, type ApiHarness, openApiHarness } from "./api-harness.ts";
 import { tempDir } from "./utils.ts";
 
 const PROPERTY_RUNS = Number(process.env.FC_RUNS ?? 100);
@@ -243,7 +243,7 @@ async function step(store: ApiHarness, model: Model, op: Op): Promise<void> {
       }
       expect(answer).toEqual({
         status: 200,
-        body: { id, callback: consumer.callback, topics: consumer.topics, status: "active", lag, attempts: 0, lastError: null, nextAttemptAt: null, progress },
+        body: { id, callback: consumer.callback, topics: consumer.topics, status: "active", lag, attempts: 0, lastError: null, nextAttemptAt: null, progress, dispatcher: API_HARNESS_NODE_ID },
       });
       return;
     }

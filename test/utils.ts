@@ -1,4 +1,4 @@
-import { test } from "bun:test";
+import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -156,4 +156,15 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
     return error;
   }
   throw new Error("expected the promise to reject");
+}
+
+/**
+ * The body `GET /health` answers: the spec's three fields, and in cluster
+ * mode (TEST_NATS_URL, one nats-server) the node's id and a reachable
+ * stream with a leader and no other replicas.
+ */
+export function expectedHealth(consumers: number, runningDispatchers: string[]): Record<string, unknown> {
+  const spec = { status: "healthy", consumers, runningDispatchers };
+  if (TEST_NATS_URL === "") return spec;
+  return { ...spec, node: expect.any(String), cluster: { reachable: true, stream: { name: expect.stringMatching(/_events$/), leader: expect.any(String), replicas: [] } } };
 }

@@ -21,6 +21,9 @@ export abstract class HeldConsumers {
     return this.removals.get(id);
   }
 
+  /** One writer (this process): nothing changes behind the store's back. */
+  watch(_listener: (consumerId: string) => void, _signal: AbortSignal): void {}
+
   /** Keeps `removal` as the newest; returns the id of the oldest one it pushed out, if any. */
   protected rememberRemoval(removal: ConsumerRemoval): string | undefined {
     this.removals.delete(removal.id);

@@ -49,6 +49,8 @@ export interface ConsumerDetails extends ConsumerSummary {
   nextAttemptAt: string | null;
   /** Topic → head, cursor, lag and the age of the oldest pending event. */
   progress: Record<string, TopicProgress>;
+  /** The node delivering it (its NODE_ID); null while none holds its lease (cluster mode, during a takeover). */
+  dispatcher: string | null;
 }
 
 /** What the HTTP layer needs from the consumers module. */

@@ -2,6 +2,7 @@ import type { Config } from "../config.ts";
 import { ConsumerNotFoundError, ConsumersCorruptError } from "../errors.ts";
 import { formatEventId } from "../events/event-id.ts";
 import type { ConsumerStore, StoredConsumer } from "../store/consumer-store.ts";
+import type { DispatchLeases } from "../store/dispatch-leases.ts";
 import type { EventLog } from "../store/event-log.ts";
 import type { ConsumerDetails, ConsumerRegistration, Consumers, RegisteredConsumer, TopicProgress } from "./consumer-model.ts";
 import { topicProgress } from "./consumer-progress.ts";
@@ -28,8 +29,12 @@ export interface ConsumerServiceOptions extends DeliverySettings {
   log: EventLog;
   /** Registrations and cursors (the backend's consumer store, which the backend closes). */
   store: ConsumerStore;
+  /** Which consumers this node delivers (all of them, except in cluster mode). */
+  leases: DispatchLeases;
   /** Whether a topic exists (the topic registry decides). */
   topicExists: (topic: string) => boolean;
+  /** Reads topics unknown here again from a store shared with other nodes, so a topic just created elsewhere can be registered for. */
+  refreshTopics?: (names: string[]) => Promise<unknown>;
   /**
    * `false`: callbacks must resolve to public addresses only, checked at
    * registration and again before every delivery. @default true
@@ -53,14 +58,19 @@ export interface ConsumerServiceOptions extends DeliverySettings {
 
 interface ConsumerEntry {
   runtime: ConsumerRuntime;
+  /** One per topic; in dispatchers only while `dispatching`. */
   subs: Subscription[];
+  /** This node holds the consumer's lease and delivers it. */
+  dispatching: boolean;
 }
 
 /**
  * Registers consumers and delivers to them: owns the store of registrations
  * and cursors and one TopicDispatcher per topic that has consumers (started
- * with the topic's first subscription, stopped with its last). Also answers
- * /health's questions about delivery.
+ * with the topic's first subscription, stopped with its last). Knows every
+ * consumer, but delivers only those whose lease this node holds (in cluster
+ * mode the others are another node's; alone, a node holds them all). Also
+ * answers /health's questions about delivery.
  */
 export class ConsumerService implements Consumers {
   private readonly entries = new Map<string, ConsumerEntry>();
@@ -94,21 +104,27 @@ export class ConsumerService implements Consumers {
   }
 
   start(): void {
-    if (this.subscription === null) {
-      this.subscription = new AbortController();
-      // Every writer's commits: in cluster mode another node may have published.
-      this.options.log.subscribe(null, (topic) => this.dispatchers.get(topic)?.wake(), this.subscription.signal);
-    }
-    for (const stored of this.store.list()) if (!this.entries.has(stored.id)) this.attach(stored);
+    for (const stored of this.store.list()) this.know(stored);
+    if (this.subscription !== null) return;
+    this.subscription = new AbortController();
+    // Every writer's commits and consumer changes: in cluster mode another node may have made them.
+    this.options.log.subscribe(null, (topic) => this.dispatchers.get(topic)?.wake(), this.subscription.signal);
+    this.store.watch((id) => this.changedElsewhere(id), this.subscription.signal);
+    this.options.leases.start(() => this.entries.keys(), { gained: (id) => this.gained(id), lost: (id) => this.lost(id) });
   }
 
-  /** Cancels deliveries in flight (their batches are re-sent after a restart); the backend then writes the last cursors. */
+  /**
+   * Cancels deliveries in flight (their batches are re-sent after a restart),
+   * then gives up this node's leases so other nodes take over at once; the
+   * backend then writes the last cursors.
+   */
   async stop(): Promise<void> {
     this.subscription?.abort();
     for (const dispatcher of this.dispatchers.values()) this.track(dispatcher.stop());
     this.dispatchers.clear();
     this.entries.clear();
     while (this.stopping.size > 0) await Promise.all(this.stopping);
+    await this.options.leases.stop();
   }
 
   async register(registration: ConsumerRegistration): Promise<RegisteredConsumer> {
@@ -117,6 +133,12 @@ export class ConsumerService implements Consumers {
     const heads = new Map<string, number>();
     const topics: unknown = registration.topics;
     if (typeof topics === "object" && topics !== null && !Array.isArray(topics)) {
+      // One read per topic until one is missing there too: the registration is refused at that one anyway.
+      for (const topic of Object.keys(topics)) {
+        if (topicExists(topic) || this.options.refreshTopics === undefined) continue;
+        await this.options.refreshTopics([topic]);
+        if (!topicExists(topic)) break;
+      }
       for (const topic of Object.keys(topics)) if (topicExists(topic)) heads.set(topic, await log.head(topic));
     }
     const valid = validateRegistration(registration, { exists: topicExists, head: (topic) => heads.get(topic) ?? 0 });
@@ -131,7 +153,8 @@ export class ConsumerService implements Consumers {
       createdAt: new Date(this.now()).toISOString(),
     };
     await this.store.add(stored);
-    this.attach(stored);
+    this.know(stored);
+    await this.options.leases.claim(id);
     return { consumerId: id, secret: valid.secret };
   }
 
@@ -173,6 +196,7 @@ export class ConsumerService implements Consumers {
       lastError: runtime.lastError,
       nextAttemptAt: runtime.paused || nextAttemptAt === null ? null : new Date(nextAttemptAt).toISOString(),
       progress,
+      dispatcher: this.options.leases.holder(id),
     };
   }
 
@@ -180,6 +204,7 @@ export class ConsumerService implements Consumers {
     this.require(id);
     this.detach(id);
     await this.store.remove(id);
+    await this.options.leases.release(id);
   }
 
   async resume(id: string): Promise<void> {
@@ -207,18 +232,75 @@ export class ConsumerService implements Consumers {
     return entry;
   }
 
-  private attach(stored: StoredConsumer): void {
-    const runtime: ConsumerRuntime = { id: stored.id, callback: stored.callback, key: secretKey(stored.secret)!, paused: stored.paused, lastError: null };
+  /** Adds a consumer this node did not know; it is delivered once its lease is gained. */
+  private know(stored: StoredConsumer): void {
+    if (this.entries.has(stored.id)) return;
+    const key = secretKey(stored.secret);
+    if (key === null) return this.report(`consumer ${stored.id} has an invalid secret and is not delivered`);
+    const runtime: ConsumerRuntime = { id: stored.id, callback: stored.callback, key, paused: stored.paused, lastError: null };
     const subs = Object.entries(stored.cursors).map(([topic, cursor]) => createSubscription(runtime, topic, cursor));
-    this.entries.set(stored.id, { runtime, subs });
-    for (const sub of subs) this.dispatcherFor(sub.topic).add(sub);
+    this.entries.set(stored.id, { runtime, subs, dispatching: false });
   }
 
-  /** Ends a consumer's deliveries; a dispatcher left without subscriptions stops. */
+  /** This node holds the lease now: deliver from the durable cursors (the backend re-read them first). */
+  private gained(id: string): void {
+    const entry = this.entries.get(id);
+    const stored = this.store.get(id);
+    if (entry === undefined || stored === undefined) {
+      void this.options.leases.release(id);
+      return;
+    }
+    if (entry.dispatching) return;
+    entry.dispatching = true;
+    entry.runtime.paused = stored.paused;
+    entry.subs = Object.entries(stored.cursors).map(([topic, cursor]) => createSubscription(entry.runtime, topic, cursor));
+    for (const sub of entry.subs) this.dispatcherFor(sub.topic).add(sub);
+  }
+
+  private lost(id: string): void {
+    const entry = this.entries.get(id);
+    if (entry?.dispatching) this.undispatch(entry);
+  }
+
+  /** Another node registered, removed, paused, resumed or delivered this consumer. */
+  private changedElsewhere(id: string): void {
+    const stored = this.store.get(id);
+    const entry = this.entries.get(id);
+    if (stored === undefined) {
+      if (entry === undefined) return;
+      this.detach(id);
+      void this.options.leases.release(id);
+      return;
+    }
+    if (entry === undefined) return this.know(stored);
+    const resumed = entry.runtime.paused && !stored.paused;
+    entry.runtime.paused = stored.paused;
+    if (resumed) {
+      for (const sub of entry.subs) {
+        sub.attempts = 0;
+        sub.retryAt = null;
+        this.dispatchers.get(sub.topic)?.wake();
+      }
+    }
+    if (entry.dispatching) return;
+    // Shown by `GET /consumers/{id}` here while another node delivers it.
+    for (const sub of entry.subs) {
+      const cursor = stored.cursors[sub.topic] ?? 0;
+      if (cursor > sub.durableCursor) sub.cursor = sub.durableCursor = cursor;
+    }
+  }
+
+  /** Ends a consumer's deliveries and forgets it. */
   private detach(id: string): void {
     const entry = this.entries.get(id);
     if (entry === undefined) return;
     this.entries.delete(id);
+    if (entry.dispatching) this.undispatch(entry);
+  }
+
+  /** Ends a consumer's deliveries on this node; a dispatcher left without subscriptions stops. */
+  private undispatch(entry: ConsumerEntry): void {
+    entry.dispatching = false;
     for (const sub of entry.subs) {
       const dispatcher = this.dispatchers.get(sub.topic);
       if (dispatcher === undefined) continue;
@@ -285,9 +367,12 @@ export class ConsumerService implements Consumers {
     if (entry === undefined) return;
     this.report(`consumer ${id} (${entry.runtime.callback}) removed: ${reason}`);
     this.detach(id);
-    this.store.remove(id, { removedAt: new Date(this.now()).toISOString(), reason }).catch((failure: unknown) => {
-      this.report(`consumers: could not persist the removal of consumer ${id}: ${describe(failure)}`);
-    });
+    this.store
+      .remove(id, { removedAt: new Date(this.now()).toISOString(), reason })
+      .then(() => this.options.leases.release(id))
+      .catch((failure: unknown) => {
+        this.report(`consumers: could not persist the removal of consumer ${id}: ${describe(failure)}`);
+      });
   }
 
   private track(promise: Promise<void>): void {

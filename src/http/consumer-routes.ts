@@ -38,6 +38,10 @@ const ConsumerDetailsModel = t.Object({
   lastError: t.Union([t.String(), t.Null()], { description: "The most recent delivery failure, e.g. `HTTP 500`", examples: ["HTTP 500"] }),
   nextAttemptAt: t.Union([t.String(), t.Null()], { description: "ISO 8601 time of the next retry while retrying" }),
   progress: t.Record(t.String(), TopicProgressModel, { description: "Topic → head, cursor, lag and the age of the oldest pending event" }),
+  dispatcher: t.Union([t.String(), t.Null()], {
+    description: "The node delivering it (its NODE_ID); in cluster mode null while no node holds its lease, during a takeover",
+    examples: ["store-1:8000"],
+  }),
 });
 
 const RegisteredConsumerModel = t.Object({
@@ -71,6 +75,7 @@ const CONSUMER_EXAMPLE = {
     "user-events": { head: 42, cursor: 10, lag: 32, oldestPendingAt: "2025-01-15T10:30:00.000Z", lagSeconds: 64 },
     "audit-events": { head: 0, cursor: 0, lag: 0, oldestPendingAt: null, lagSeconds: 0 },
   },
+  dispatcher: "store-1:8000",
 };
 
 const ConsumerIdParams = t.Object({

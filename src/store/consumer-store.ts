@@ -35,6 +35,13 @@ export interface ConsumerStore {
   /** Moves a cursor forward (never back) and persists it. @throws ConsumersWriteFailedError */
   advance(id: string, topic: string, sequence: number): Promise<void>;
   setPaused(id: string, paused: boolean): Promise<void>;
+  /**
+   * Calls `listener` with a consumer's id after another writer of this
+   * backend (another node of a cluster) changed or removed it; `get(id)`
+   * then answers the new record, or undefined. Single-node backends have
+   * no other writer and never call it.
+   */
+  watch(listener: (consumerId: string) => void, signal: AbortSignal): void;
   /** Waits for writes in flight and writes what is still unsaved. */
   close(): Promise<void>;
 }

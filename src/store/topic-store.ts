@@ -32,13 +32,16 @@ export interface TopicStore {
   load(): Promise<StoredTopics>;
   /**
    * Stores `definition` as `document` (its compact JSON, already size-checked),
-   * replacing any earlier version atomically. @throws WriteFailedError
+   * replacing any earlier version atomically; with `create`, only if no
+   * writer stored the name yet. @throws WriteFailedError, TopicExistsError
    */
-  save(definition: TopicDefinition, document: string): Promise<void>;
+  save(definition: TopicDefinition, document: string, mode?: { create: boolean }): Promise<void>;
   /**
    * One topic as stored now, or null. Only stores that several nodes share
    * (NATS) have it: a node asks when a name or an event type is unknown to
    * it, so a topic saved by another node is usable as soon as that node answered.
    */
   loadOne?(name: string): Promise<TopicDefinition | null>;
+  /** Shared stores only: calls `listener` with the name of every topic a node saves, until `signal` aborts. */
+  watch?(listener: (name: string) => void, signal: AbortSignal): void;
 }

@@ -78,13 +78,27 @@ export class TopicRegistry {
     let changed = false;
     for (const name of new Set(names)) {
       const definition = await loadOne(name);
-      if (definition === null) continue;
-      const known = this.topics.get(name)?.definition;
-      if (known !== undefined && JSON.stringify(known) === JSON.stringify(definition)) continue;
-      this.topics.set(name, this.compile(definition));
-      changed = true;
+      if (definition !== null && this.take(definition)) changed = true;
     }
     return changed;
+  }
+
+  /** Takes every topic another node saves, as it is saved (stores shared with other nodes only). */
+  follow(signal: AbortSignal): void {
+    // Read again rather than taken from the notice: `loadOne` answers the newest revision, whatever order notices and reads finish in.
+    this.store.watch?.((name) => {
+      this.refresh([name]).catch(() => {
+        // Unreachable now: the name is read again when a request needs it.
+      });
+    }, signal);
+  }
+
+  /** Replaces the known definition of a name when `definition` differs; returns whether it did. */
+  private take(definition: TopicDefinition): boolean {
+    const known = this.topics.get(definition.name)?.definition;
+    if (known !== undefined && JSON.stringify(known) === JSON.stringify(definition)) return false;
+    this.topics.set(definition.name, this.compile(definition));
+    return true;
   }
 
   /** `require`, after asking a shared store when the name is unknown here. */
@@ -108,7 +122,7 @@ export class TopicRegistry {
       const definition: TopicDefinition = { name, schemas: schemas as EventSchema[], createdAt: this.clock().toISOString() };
       const document = this.serialize(definition);
       const topic = this.compile(definition);
-      await this.store.save(definition, document);
+      await this.store.save(definition, document, { create: true });
       this.topics.set(name, topic);
       return definition;
     });

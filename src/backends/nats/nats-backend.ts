@@ -3,17 +3,19 @@ import { connect, credsAuthenticator, nanos, type NatsConnection, type NodeConne
 import { DiscardPolicy, jetstream, jetstreamManager, type JetStreamManager, RetentionPolicy, StorageType, type StreamConfig } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { DEFAULT_IDEMPOTENCY_TTL_MS } from "../../log/idempotency-keys.ts";
-import type { StoreBackend } from "../../store/backend.ts";
+import type { ClusterView, StoreBackend } from "../../store/backend.ts";
+import { DEFAULT_CLUSTER_LEASE_MS } from "../../store/dispatch-leases.ts";
 import type { GroupCommitStats } from "../../store/event-log.ts";
 import { NatsEventLog } from "./nats-event-log.ts";
 import { NatsConsumerStore, NatsTopicStore } from "./nats-kv-stores.ts";
+import { NatsLeases } from "./nats-leases.ts";
 
 export interface NatsBackendOptions {
   /** `nats://host:port` of one or more servers of the cluster. */
   servers: readonly string[];
   /** Replicas of the stream and both buckets. @default 3 */
   replicas?: number;
-  /** Names the stream (`<prefix>_events`) and buckets (`<prefix>_topics`, `<prefix>_consumers`). @default "event_store" */
+  /** Names the stream (`<prefix>_events`) and buckets (`<prefix>_topics`, `<prefix>_consumers`, `<prefix>_leases`). @default "event_store" */
   prefix?: string;
   /** Path of a `.creds` file. */
   credsFile?: string;
@@ -27,7 +29,16 @@ export interface NatsBackendOptions {
   /** Per publish and per JetStream API call. @default DEFAULT_PUBLISH_TIMEOUT_MS */
   timeoutMs?: number;
   onGroupCommit?: (stats: GroupCommitStats) => void;
+  /** This node's id, shown as the holder of the consumer leases it takes. @default "event-store" */
+  nodeId?: string;
+  /** A dead node's consumers are taken over within this (CLUSTER_LEASE_MS). @default DEFAULT_CLUSTER_LEASE_MS */
+  leaseMs?: number;
+  /** Lease changes and outages. @default console.warn */
+  report?: (message: string) => void;
 }
+
+/** How long `GET /health` waits for JetStream before calling it unreachable. */
+const HEALTH_TIMEOUT_MS = 2_000;
 
 /** The NATS client's options from the store's settings. */
 export function connectionOptions(options: NatsBackendOptions): NodeConnectionOptions {
@@ -97,6 +108,18 @@ export async function openNatsBackend(options: NatsBackendOptions): Promise<Stor
       ...(options.onGroupCommit ? { onGroupCommit: options.onGroupCommit } : {}),
     });
     const consumers = await NatsConsumerStore.open(consumersKv);
+    // The entry's age is the server's clock: a lease lives 0.75 × leaseMs after its last renewal (see NatsLeases).
+    const leaseMs = options.leaseMs ?? DEFAULT_CLUSTER_LEASE_MS;
+    const leasesKv = await kvm.create(`${prefix}_leases`, { replicas, history: 1, storage: StorageType.File, ttl: Math.round(leaseMs * 0.75) });
+    const leases = new NatsLeases({
+      kv: leasesKv,
+      nodeId: options.nodeId ?? "event-store",
+      // The bucket's own TTL: an existing bucket keeps the one it was created with.
+      ttlMs: (await leasesKv.status()).ttl,
+      report: options.report ?? ((message) => console.warn(message)),
+      beforeGain: (id) => consumers.refresh(id),
+    });
+    const healthManager = await jetstreamManager(connection, { timeout: HEALTH_TIMEOUT_MS });
     let closing: Promise<void> | null = null;
     return {
       kind: "nats",
@@ -104,9 +127,12 @@ export async function openNatsBackend(options: NatsBackendOptions): Promise<Stor
       log,
       topics: new NatsTopicStore(topicsKv, topicsBucket),
       consumers,
+      leases,
+      clusterView: () => streamView(healthManager, stream, connection),
       close() {
         closing ??= (async () => {
           try {
+            await leases.stop();
             await consumers.close();
             await log.close();
           } finally {
@@ -119,5 +145,28 @@ export async function openNatsBackend(options: NatsBackendOptions): Promise<Stor
   } catch (error) {
     await connection.close();
     throw error;
+  }
+}
+
+/**
+ * The event stream's replica group as JetStream reports it; unreachable when
+ * it does not answer in time. Only a stream's leader answers its info
+ * request, so an answer means there is one; a single nats-server names
+ * none, and is the leader itself.
+ */
+async function streamView(manager: JetStreamManager, stream: string, connection: NatsConnection): Promise<ClusterView> {
+  try {
+    const info = await manager.streams.info(stream);
+    const cluster = info.cluster;
+    return {
+      reachable: true,
+      stream: {
+        name: stream,
+        leader: cluster?.leader ?? connection.info?.server_name ?? null,
+        replicas: (cluster?.replicas ?? []).map((replica) => ({ name: replica.name, current: replica.current, lag: replica.lag ?? 0 })),
+      },
+    };
+  } catch {
+    return { reachable: false, stream: null };
   }
 }
