@@ -21,7 +21,8 @@ async function validateCurrent(registry: TopicRegistry, body: unknown, maxBatchE
   } catch (error) {
     if (!(error instanceof UnknownTopicError || error instanceof UnknownEventTypeError)) throw error;
     const topics = (body as { topic?: unknown }[]).map((item) => item?.topic).filter((topic): topic is string => typeof topic === "string");
-    if (!(await registry.refresh(topics))) throw error;
+    // Checked again even when this refresh found nothing new: a watch of the store may have taken the change meanwhile.
+    if (!(await registry.refresh(topics)) && !registry.shared) throw error;
     return validateBatch(registry, body, maxBatchEvents);
   }
 }

@@ -59,6 +59,11 @@ export class TopicRegistry {
     }
   }
 
+  /** Whether other nodes save topics to the same store (so a name or event type unknown here may exist there). */
+  get shared(): boolean {
+    return this.store.loadOne !== undefined;
+  }
+
   names(): string[] {
     return [...this.topics.keys()].sort();
   }

@@ -57,6 +57,8 @@ export class NatsEventLog implements EventLog {
   private readonly listeners = new Map<string | null, Set<CommitListener>>();
   /** Appends of this node, one at a time: concurrent ones would only lose the expected-last-sequence race to each other. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Plain appends waiting their turn, to be published together as one message (see `append`). */
+  private gathering: PlainGroup | null = null;
   private catchingUp: Promise<void> | null = null;
   private messages: ConsumerMessages | null = null;
   private following: Promise<void> = Promise.resolve();
@@ -105,11 +107,72 @@ export class NatsEventLog implements EventLog {
     return Promise.resolve(this.index.keys.size);
   }
 
+  /**
+   * Appends wait for the one in flight. Plain batches (no idempotency key,
+   * no expectedSequence) that wait together are published as one message —
+   * the group commit of this backend — so a node's throughput is not one
+   * batch per JetStream round trip. Each keeps its own ids; the message is
+   * atomic, so they are stored all together or (503) none of them.
+   */
   append(events: readonly AppendEvent[], idempotency?: Idempotency): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new ShuttingDownError());
-    const result = this.queue.then(() => this.appendNow(events, idempotency));
-    this.queue = result.catch(() => {});
-    return result;
+    if (idempotency !== undefined || events.some((event) => event.expectedSequence !== undefined)) {
+      const result = this.queue.then(() => this.appendNow(events, idempotency));
+      this.queue = result.catch(() => {});
+      return result;
+    }
+    const bytes = estimatedBytes(events);
+    if (this.gathering === null || this.gathering.bytes + bytes > this.groupLimitBytes()) {
+      const group: PlainGroup = { batches: [], bytes: 0 };
+      this.gathering = group;
+      this.queue = this.queue.then(() => {
+        if (this.gathering === group) this.gathering = null;
+        return this.appendGroup(group);
+      });
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<AppendResult>();
+    this.gathering.batches.push({ events, resolve, reject });
+    this.gathering.bytes += bytes;
+    return promise;
+  }
+
+  /** Half the servers' max_payload: the estimate is rough, and a message over it is refused whole. */
+  private groupLimitBytes(): number {
+    return (this.options.connection.info?.max_payload ?? 1024 * 1024) / 2;
+  }
+
+  /** Publishes a group of plain batches as one message; never rejects (each batch's promise carries the outcome). */
+  private async appendGroup(group: PlainGroup): Promise<void> {
+    try {
+      if (this.closed) throw new ShuttingDownError();
+      if (group.batches.length === 1) {
+        const only = group.batches[0]!;
+        only.resolve(await this.appendNow(only.events, undefined));
+        return;
+      }
+      for (let race = 0; race < MAX_RACES; race++) {
+        const started = performance.now();
+        const expected = this.index.lastStreamSeq;
+        const { body, header, ids } = this.encode(group.batches.map((batch) => batch.events), undefined);
+        try {
+          const ack = await this.options.jetstream.publish(this.options.subject, body, { expect: { lastSequence: expected }, headers: header, timeout: this.publishTimeoutMs });
+          if (this.applyMessage(ack.seq, header) === null) await this.catchUp();
+        } catch (error) {
+          if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamWrongLastSequence) {
+            await this.catchUp();
+            continue;
+          }
+          throw new ClusterUnavailableError({ cause: error });
+        }
+        const events = group.batches.reduce((sum, batch) => sum + batch.events.length, 0);
+        this.options.onGroupCommit?.({ batches: group.batches.length, events, seconds: (performance.now() - started) / 1000 });
+        group.batches.forEach((batch, i) => batch.resolve({ ids: ids[i]!, replayed: false }));
+        return;
+      }
+      throw new ClusterUnavailableError({ cause: new Error(`lost ${MAX_RACES} races to other writers`) });
+    } catch (error) {
+      for (const batch of group.batches) batch.reject(error);
+    }
   }
 
   async read(topic: string, range: ReadRange): Promise<ReadResult> {
@@ -189,7 +252,9 @@ export class NatsEventLog implements EventLog {
       }
       const started = performance.now();
       const expected = this.index.lastStreamSeq;
-      const { body, header, ids } = this.encode(events, idempotency);
+      const encoded = this.encode([events], idempotency);
+      const { body, header } = encoded;
+      const ids = encoded.ids[0]!;
       let ack: PubAck;
       try {
         ack = await this.options.jetstream.publish(this.options.subject, body, {
@@ -239,17 +304,22 @@ export class NatsEventLog implements EventLog {
     return { ids, replayed: true };
   }
 
-  private encode(events: readonly AppendEvent[], idempotency: Idempotency | undefined): { body: Uint8Array; header: MsgHdrs; ids: string[] } {
+  /** One message of `batches` in order (their events numbered on from the heads); `ids[i]` are batch i's. */
+  private encode(batches: readonly (readonly AppendEvent[])[], idempotency: Idempotency | undefined): { body: Uint8Array; header: MsgHdrs; ids: string[][] } {
     const nowMs = Math.max(this.clock(), this.index.lastTimeMs);
     const afterId = afterIdJson(new Date(nowMs).toISOString());
     const byTopic = new Map<string, { formatter: EventIdFormatter; next: number; lines: string[] }>();
-    const ids: string[] = [];
-    for (const event of events) {
-      let group = byTopic.get(event.topic);
-      if (group === undefined) byTopic.set(event.topic, (group = { formatter: new EventIdFormatter(event.topic), next: this.index.head(event.topic) + 1, lines: [] }));
-      const id = group.formatter.format(group.next++);
-      ids.push(id);
-      group.lines.push(eventJson(id, afterId, JSON.stringify(event.type), event.payloadJson));
+    const ids: string[][] = [];
+    for (const events of batches) {
+      const batchIds: string[] = [];
+      for (const event of events) {
+        let group = byTopic.get(event.topic);
+        if (group === undefined) byTopic.set(event.topic, (group = { formatter: new EventIdFormatter(event.topic), next: this.index.head(event.topic) + 1, lines: [] }));
+        const id = group.formatter.format(group.next++);
+        batchIds.push(id);
+        group.lines.push(eventJson(id, afterId, JSON.stringify(event.type), event.payloadJson));
+      }
+      ids.push(batchIds);
     }
     const ranges: TopicRange[] = [];
     const allLines: string[] = [];
@@ -331,6 +401,20 @@ export class NatsEventLog implements EventLog {
     if (message === null) throw new ClusterUnavailableError({ cause: new Error(`batch message ${streamSeq} is missing from ${this.options.stream}`) });
     return message.data;
   }
+}
+
+/** Plain batches gathered while an append was in flight, with the callers waiting for them. */
+interface PlainGroup {
+  batches: { events: readonly AppendEvent[]; resolve(result: AppendResult): void; reject(error: unknown): void }[];
+  /** `estimatedBytes` of them all. */
+  bytes: number;
+}
+
+/** About what a batch adds to a message: each event's JSON line is its payload, type, id and time. */
+function estimatedBytes(events: readonly AppendEvent[]): number {
+  let bytes = 0;
+  for (const event of events) bytes += event.payloadJson.length + event.type.length + event.topic.length + 96;
+  return bytes;
 }
 
 /** `count` lines of `body` from line `firstLine` (lines are separated by `\n`; event JSON holds none). */
