@@ -8,7 +8,8 @@
  * Options:
  *   --load=wrk|bun      load generator (default: wrk when installed, else bench/load.ts)
  *   --server=dist|src   dist/event-store when it exists (default), or `bun run src/main.ts`
- *   --only=publish,read,startup,delivery,stall,cli   a subset of the sections
+ *   --only=publish,read,startup,delivery,stall,cli,cluster   a subset of the sections
+ *                       (cluster is not in the default run: ~3-4 min more, and it needs nats-server)
  *
  * Servers and load generators run as separate processes; this process only
  * orchestrates (and hosts the webhook sink of the delivery rows). The table
@@ -24,14 +25,17 @@ import { planFor } from "./lib/plan.ts";
 import { saveResult } from "./lib/results.ts";
 import { binaryIsStale, ceilingCommand, eventStoreCommand, killAllServers } from "./lib/server-process.ts";
 import { cliImportTable, runCliImport } from "./sections/cli-import.ts";
+import { clusterTable, runCluster } from "./sections/cluster.ts";
 import { deliveryTable, runDelivery } from "./sections/delivery.ts";
 import { publishTable, runPublish } from "./sections/publish.ts";
 import { readTable, runRead } from "./sections/read.ts";
 import { runStartup, startupTable } from "./sections/startup.ts";
 import { runStall, stallTable } from "./sections/stall.ts";
 
-const SECTIONS = ["publish", "read", "startup", "delivery", "stall", "cli"] as const;
+const SECTIONS = ["publish", "read", "startup", "delivery", "stall", "cli", "cluster"] as const;
 type Section = (typeof SECTIONS)[number];
+/** Without --only: everything but cluster, which takes another 3-4 minutes (3 nats-servers, 6 paired rows) and needs nats-server. */
+const DEFAULT_SECTIONS: readonly Section[] = SECTIONS.filter((section) => section !== "cluster");
 
 const benchDir = import.meta.dir;
 const repoDir = join(benchDir, "..");
@@ -48,7 +52,7 @@ function cleanUp(): void {
 
 async function main(): Promise<void> {
   const plan = planFor(process.argv.includes("--full"));
-  const only = option("only")?.split(",") ?? [...SECTIONS];
+  const only = option("only")?.split(",") ?? [...DEFAULT_SECTIONS];
   const wanted = (section: Section) => only.includes(section);
   const machine = machineInfo(repoDir);
   const ours = eventStoreCommand(repoDir, option("server") === "src" ? "src" : "dist");
@@ -111,6 +115,12 @@ async function main(): Promise<void> {
     const cli = await runCliImport(ctx);
     run.cliImport = cli;
     show(cliImportTable(cli));
+  }
+
+  if (wanted("cluster")) {
+    const cluster = await runCluster(ctx);
+    run.cluster = cluster;
+    show(clusterTable(cluster));
   }
 
   run.elapsedS = (performance.now() - started) / 1000;

@@ -36,10 +36,17 @@ export function requireNatsServer(): boolean {
 
 export interface NatsServerProcess {
   url: string;
-  pid: number;
+  /** The running process's pid (a new one after `restart`). */
+  readonly pid: number;
   /** SIGKILL: the process dies without a clean shutdown. */
   kill(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Starts the server again after `kill` or `stop`, in place: same client
+   * port (so `url` and every NATS_URL stay valid), same cluster port and
+   * routes, same store dir, so it rejoins the cluster with its JetStream data.
+   */
+  restart(): Promise<void>;
 }
 
 export interface NatsCluster extends AsyncDisposable {
@@ -62,10 +69,10 @@ async function freePort(): Promise<number> {
   return promise;
 }
 
-async function startProcess(args: string[], dir: string): Promise<NatsServerProcess> {
+async function spawnServer(args: string[], dir: string, port: number): Promise<{ child: Bun.Subprocess<"ignore", "ignore", "pipe">; url: string }> {
   const binary = natsServerBinary();
   if (binary === null) throw new Error("nats-server is not installed");
-  const child = Bun.spawn([binary, "-a", "127.0.0.1", "-p", "-1", "-js", "-sd", dir, ...args], { stdout: "ignore", stderr: "pipe" });
+  const child = Bun.spawn([binary, "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir, ...args], { stdout: "ignore", stderr: "pipe" });
   const reader = child.stderr.getReader();
   const decoder = new TextDecoder();
   let log = "";
@@ -85,17 +92,30 @@ async function startProcess(args: string[], dir: string): Promise<NatsServerProc
   void (async () => {
     for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) return;
   })();
-  const exited = child.exited;
+  return { child, url: `nats://${url}` };
+}
+
+async function startProcess(args: string[], dir: string): Promise<NatsServerProcess> {
+  const first = await spawnServer(args, dir, -1);
+  const url = first.url;
+  let child = first.child;
+  const port = Number(url.slice(url.lastIndexOf(":") + 1));
   return {
-    url: `nats://${url}`,
-    pid: child.pid,
+    url,
+    get pid() {
+      return child.pid;
+    },
     async kill() {
       child.kill("SIGKILL");
-      await exited;
+      await child.exited;
     },
     async stop() {
       child.kill("SIGTERM");
-      await exited;
+      await child.exited;
+    },
+    async restart() {
+      if (child.exitCode === null && child.signalCode === null) throw new Error(`nats-server ${url} is still running`);
+      ({ child } = await spawnServer(args, dir, port));
     },
   };
 }

@@ -24,7 +24,8 @@ export async function startServerProcess(
     stdout: "pipe",
     stderr: "pipe",
   });
-  const url = await readListeningUrl(child);
+  const stderr = drainStderr(child.stderr as ReadableStream<Uint8Array>);
+  const url = await readListeningUrl(child, stderr);
   return {
     url,
     process: child,
@@ -39,7 +40,25 @@ export async function startServerProcess(
   };
 }
 
-async function readListeningUrl(child: ReturnType<typeof Bun.spawn>): Promise<string> {
+/**
+ * Reads the child's stderr for as long as it runs, keeping the last 64 KiB:
+ * the server writes warnings there (a cluster node's lost NATS connections,
+ * 503s), and a full pipe would block it.
+ */
+function drainStderr(stream: ReadableStream<Uint8Array>): Promise<string> {
+  return (async () => {
+    const decoder = new TextDecoder();
+    let tail = "";
+    const reader = stream.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return tail;
+      tail = (tail + decoder.decode(value, { stream: true })).slice(-65_536);
+    }
+  })();
+}
+
+async function readListeningUrl(child: ReturnType<typeof Bun.spawn>, stderr: Promise<string>): Promise<string> {
   const reader = (child.stdout as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   let seen = "";
@@ -48,8 +67,7 @@ async function readListeningUrl(child: ReturnType<typeof Bun.spawn>): Promise<st
     for (;;) {
       const { done, value } = await reader.read();
       if (done) {
-        const stderr = await new Response(child.stderr as ReadableStream).text();
-        throw new Error(`server exited before listening: ${seen}${stderr}`);
+        throw new Error(`server exited before listening: ${seen}${await stderr}`);
       }
       seen += decoder.decode(value, { stream: true });
       const match = /listening on (http:\/\/\S+)/.exec(seen);

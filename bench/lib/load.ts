@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { LoadResult, LoadSpec } from "./load-types.ts";
-import { type RunCpu, runCpuMeter } from "./proc.ts";
+import { type RunCpu, type RunCpuMeterOptions, runCpuMeter } from "./proc.ts";
 import { runWrk, wrkAvailable } from "./wrk.ts";
 
 export type LoadGenerator = "wrk" | "bun";
@@ -31,14 +31,27 @@ export const MAX_NOISE_PCT = 25;
  * core halves our numbers, so a noisy run is repeated (up to `maxAttempts`
  * runs) and the quietest one kept; its noise is reported with it.
  */
-export async function runMeasuredLoad(generator: LoadGenerator, spec: LoadSpec, serverPid: number, maxAttempts: number): Promise<MeasuredLoad> {
-  let quietest: MeasuredLoad | null = null;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const meter = runCpuMeter(serverPid);
+export function runMeasuredLoad(
+  generator: LoadGenerator,
+  spec: LoadSpec,
+  serverPid: number,
+  maxAttempts: number,
+  meterOptions: RunCpuMeterOptions = {},
+): Promise<MeasuredLoad> {
+  return quietestOf(maxAttempts, async () => {
+    const meter = runCpuMeter(serverPid, meterOptions);
     const result = await runLoad(generator, spec);
-    const run = { ...result, cpu: meter(), attempts: attempt };
-    if (quietest === null || run.cpu.noisePct < quietest.cpu.noisePct) quietest = { ...run };
-    quietest.attempts = attempt;
+    return { ...result, cpu: meter() };
+  });
+}
+
+/** Runs `attempt` until one run has noise ≤ MAX_NOISE_PCT, at most `maxAttempts` times; the quietest run, with the number of runs made. */
+export async function quietestOf<T extends { cpu: RunCpu }>(maxAttempts: number, attempt: () => Promise<T>): Promise<T & { attempts: number }> {
+  let quietest: (T & { attempts: number }) | null = null;
+  for (let n = 1; n <= maxAttempts; n++) {
+    const run = await attempt();
+    if (quietest === null || run.cpu.noisePct < quietest.cpu.noisePct) quietest = { ...run, attempts: n };
+    quietest.attempts = n;
     if (run.cpu.noisePct <= MAX_NOISE_PCT) break;
   }
   return quietest!;

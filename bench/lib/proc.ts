@@ -66,6 +66,8 @@ function runnerCpuSeconds(): number {
 export interface RunCpu {
   /** The server's CPU, % of one core. */
   serverPct: number;
+  /** The helper processes' CPU (see RunCpuMeterOptions), % of one core; 0 when there are none. */
+  helpersPct: number;
   /**
    * Everything the machine did besides the server, this runner, its load
    * generator and kernel threads, plus hypervisor steal, % of one core:
@@ -74,19 +76,37 @@ export interface RunCpu {
   noisePct: number;
 }
 
-/** Starts accounting one measured run; call the result after the load generator has exited. */
-export function runCpuMeter(serverPid: number): () => RunCpu {
-  const read = () => ({ server: cpuSeconds(serverPid), runner: runnerCpuSeconds(), kernel: kernelThreadsCpuSeconds(), machine: machineCpu() });
+export interface RunCpuMeterOptions {
+  /**
+   * Processes under test that are neither the server nor the runner's reaped
+   * children (the nats-servers of the cluster rows): their CPU is reported as
+   * `helpersPct` and not counted as noise.
+   */
+  helperPids?: readonly number[];
+}
+
+const sumCpuSeconds = (pids: readonly number[]) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+
+/**
+ * Starts accounting one measured run; call the result after the load generator has exited.
+ * `serverPid` may be several processes (the store nodes of a cluster row), or none when the
+ * process under test is a child that exits with the run (its CPU then counts as the runner's).
+ */
+export function runCpuMeter(serverPid: number | readonly number[], options: RunCpuMeterOptions = {}): () => RunCpu {
+  const servers = typeof serverPid === "number" ? [serverPid] : serverPid;
+  const helpers = options.helperPids ?? [];
+  const read = () => ({ server: sumCpuSeconds(servers), helpers: sumCpuSeconds(helpers), runner: runnerCpuSeconds(), kernel: kernelThreadsCpuSeconds(), machine: machineCpu() });
   const before = read();
   const wall0 = performance.now();
   return () => {
     const after = read();
     const wallS = (performance.now() - wall0) / 1000;
     const server = after.server - before.server;
-    const ours = server + (after.runner - before.runner) + (after.kernel - before.kernel);
+    const helperS = after.helpers - before.helpers;
+    const ours = server + helperS + (after.runner - before.runner) + (after.kernel - before.kernel);
     const others = Math.max(0, after.machine.busy - before.machine.busy - ours);
     const noise = others + (after.machine.steal - before.machine.steal);
-    return { serverPct: (server / wallS) * 100, noisePct: (noise / wallS) * 100 };
+    return { serverPct: (server / wallS) * 100, helpersPct: (helperS / wallS) * 100, noisePct: (noise / wallS) * 100 };
   };
 }
 

@@ -32,7 +32,7 @@ const DELIVERY_DEADLINE_MS = 30_000;
 const CATCH_UP_DEADLINE_MS = 180_000;
 
 /** Routes deliveries to whichever measurement is running; the sink lives for the whole section. */
-class Deliveries {
+export class Deliveries {
   handler: DeliveryHandler = () => {};
   readonly onDelivery: DeliveryHandler = (consumer, sequences, at) => this.handler(consumer, sequences, at);
 }
@@ -76,11 +76,12 @@ export async function runDelivery(ctx: BenchContext): Promise<DeliveryResult> {
   }
 }
 
-async function register(url: string, callback: string): Promise<number> {
+/** Registers a consumer of the bench topic from `after` (the last event it has processed; null: from the start). */
+export async function register(url: string, callback: string, after: string | null = null): Promise<number> {
   const res = await fetch(`${url}/consumers/register`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ callback, topics: { [TOPIC]: null } }),
+    body: JSON.stringify({ callback, topics: { [TOPIC]: after } }),
   });
   await res.arrayBuffer();
   return res.status;
@@ -90,7 +91,7 @@ async function register(url: string, callback: string): Promise<number> {
  * Publishes events one at a time with a pause between them and times each
  * from the moment its POST was sent to its arrival at each consumer.
  */
-async function measureLatency(ctx: BenchContext, url: string, consumers: number, deliveries: Deliveries): Promise<LatencyRow> {
+export async function measureLatency(ctx: BenchContext, url: string, consumers: number, deliveries: Deliveries): Promise<LatencyRow> {
   const { latencyEvents: count, latencyGapMs } = ctx.plan.delivery;
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];

@@ -359,7 +359,7 @@ export class NatsEventLog implements EventLog {
           this.applyMessage(message.seq, message.header);
         }
       } catch (error) {
-        throw new ClusterUnavailableError({ cause: error });
+        throw error instanceof ClusterUnavailableError ? error : new ClusterUnavailableError({ cause: error });
       } finally {
         this.catchingUp = null;
       }
@@ -391,9 +391,14 @@ export class NatsEventLog implements EventLog {
    * have yet is asked of the stream leader.
    */
   private async message(streamSeq: number, mustExist = true): Promise<StoredMsg | null> {
-    const direct = await this.options.manager.direct.getMessage(this.options.stream, { seq: streamSeq });
-    if (direct !== null || !mustExist) return direct;
-    return this.options.manager.streams.getMessage(this.options.stream, { seq: streamSeq });
+    try {
+      const direct = await this.options.manager.direct.getMessage(this.options.stream, { seq: streamSeq });
+      if (direct !== null || !mustExist) return direct;
+      return await this.options.manager.streams.getMessage(this.options.stream, { seq: streamSeq });
+    } catch (error) {
+      // A get timing out while a nats-server is down is the cluster's state, not a bug: 503, not 500.
+      throw new ClusterUnavailableError({ cause: error });
+    }
   }
 
   private async body(streamSeq: number): Promise<Uint8Array> {
