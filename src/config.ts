@@ -168,7 +168,7 @@ export interface Config {
   natsTlsCa: string;
   /**
    * This node's name in `GET /health` and in `GET /consumers/{id}` (which
-   * node delivers a consumer). @default "" (`<host name>:<PORT>`)
+   * node delivers a consumer). @default "" (`<host name>:<PORT>`; with PORT=0 `<host name>-<pid>`)
    */
   nodeId: string;
   /**
@@ -293,9 +293,10 @@ const nodeName: Parser<string> = (raw, name) => {
   return value;
 };
 
-/** NODE_ID, or the host name and port when it is not set. */
-export function nodeIdOf(config: Pick<Config, "nodeId" | "port">, hostName: string): string {
-  return config.nodeId !== "" ? config.nodeId : `${hostName}:${config.port}`;
+/** NODE_ID, or the host name and port when it is not set (PORT=0, a port not known yet: the host name and pid). */
+export function nodeIdOf(config: Pick<Config, "nodeId" | "port">, hostName: string, pid = process.pid): string {
+  if (config.nodeId !== "") return config.nodeId;
+  return config.port === 0 ? `${hostName}-${pid}` : `${hostName}:${config.port}`;
 }
 
 function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError, defaultConfig, flagName, helpText, loadConfig, SETTINGS } from "../src/config.ts";
+import { ConfigError, defaultConfig, flagName, helpText, loadConfig, nodeIdOf, SETTINGS } from "../src/config.ts";
 
 describe("loadConfig", () => {
   test("defaults: port 8000, ./data, ./config, 1 MiB bodies", () => {
@@ -64,6 +64,16 @@ describe("loadConfig", () => {
     [{ NATS_PREFIX: "a.b" }, "NATS_PREFIX must be 1 to 64 of A-Z a-z 0-9 _ -, got 'a.b'"],
   ])("%p → ConfigError %p", (env, message) => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message));
+  });
+
+  test("NODE_ID and CLUSTER_LEASE_MS: the node's name defaults to host:port (host-pid on PORT=0); the lease is 1 s to 1 h", () => {
+    expect(nodeIdOf(loadConfig({ NODE_ID: "store-1" }), "box")).toBe("store-1");
+    expect(nodeIdOf(loadConfig({ PORT: "8001" }), "box")).toBe("box:8001");
+    expect(nodeIdOf(loadConfig({ PORT: "0" }), "box", 4242)).toBe("box-4242");
+    expect(loadConfig({}).clusterLeaseMs).toBe(10_000);
+    expect(loadConfig({}, ["--cluster-lease-ms", "2500"]).clusterLeaseMs).toBe(2_500);
+    expect(() => loadConfig({ CLUSTER_LEASE_MS: "999" })).toThrow(new ConfigError("CLUSTER_LEASE_MS must be between 1000 and 3600000, got 999"));
+    expect(() => loadConfig({ NODE_ID: "a b" })).toThrow(new ConfigError("NODE_ID must be 1 to 128 printable characters without spaces, got 'a b'"));
   });
 
   test("--help lists every setting with its flag and variable", () => {

@@ -53,22 +53,27 @@ export interface ClusterStore {
   remove(): Promise<void>;
 }
 
-/** Starts the first node of a fresh store (its own prefix) and creates the bench topic through it. */
-export async function startClusterStore(rig: ClusterRig, command: ServerCommand, prefix: string): Promise<ClusterStore> {
-  const env = { NATS_URL: rig.nats.urls.join(","), NATS_REPLICAS: String(CLUSTER_REPLICAS), NATS_PREFIX: prefix };
+/**
+ * Starts the first node of a fresh store (its own prefix) and creates the
+ * bench topic through it. Node k is NODE_ID `<prefix>-<k>` (counting every
+ * node started, restarts included), so `dispatcher` says which one delivers.
+ */
+export async function startClusterStore(rig: ClusterRig, command: ServerCommand, prefix: string, settings: Record<string, string> = {}): Promise<ClusterStore> {
+  const env = { NATS_URL: rig.nats.urls.join(","), NATS_REPLICAS: String(CLUSTER_REPLICAS), NATS_PREFIX: prefix, ...settings };
+  let started = 0;
   const store: ClusterStore = {
     prefix,
     stream: `${prefix}_events`,
     subject: `${prefix}.batches`,
     nodes: [],
     async addNode() {
-      const node = await startServer(command, env);
+      const node = await startServer(command, { ...env, NODE_ID: `${prefix}-${started++}` });
       store.nodes.push(node);
       return node;
     },
     async remove() {
       await Promise.all(store.nodes.map((node) => node.stop()));
-      for (const name of [store.stream, `KV_${prefix}_topics`, `KV_${prefix}_consumers`]) {
+      for (const name of [store.stream, `KV_${prefix}_topics`, `KV_${prefix}_consumers`, `KV_${prefix}_leases`]) {
         await rig.manager.streams.delete(name).catch(() => false); // absent: nothing to free
       }
     },

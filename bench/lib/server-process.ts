@@ -9,6 +9,8 @@ export interface ServerProcess {
   readonly readyMs: number;
   /** Sends SIGTERM, waits for exit (SIGKILL after a deadline). */
   stop(): Promise<void>;
+  /** `kill -9`: no shutdown, no goodbye; waits for exit. */
+  kill(): Promise<void>;
 }
 
 export interface ServerCommand {
@@ -95,6 +97,14 @@ export async function startServer(
         const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
         await child.exited;
         clearTimeout(killer);
+      })();
+      return stopping;
+    },
+    kill() {
+      stopping ??= (async () => {
+        live.delete(server);
+        child.kill("SIGKILL");
+        await child.exited;
       })();
       return stopping;
     },

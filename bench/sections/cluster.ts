@@ -8,7 +8,8 @@ import { type MeasuredLoad, quietestOf, runLoad, runMeasuredLoad } from "../lib/
 import type { LoadSpec } from "../lib/load-types.ts";
 import type { PublishCase } from "../lib/plan.ts";
 import { runCpuMeter } from "../lib/proc.ts";
-import { median } from "../lib/stats.ts";
+import { median, percentile } from "../lib/stats.ts";
+import { DEFAULT_CLUSTER_LEASE_MS } from "../../src/store/dispatch-leases.ts";
 import { startSink } from "../lib/webhook-sink.ts";
 import { Deliveries, type LatencyRow, measureLatency, register } from "./delivery.ts";
 
@@ -113,16 +114,87 @@ export async function runCluster(ctx: BenchContext): Promise<ClusterResult> {
   }
 }
 
+/** kill -9s of the dispatching node in the takeover row. */
+const TAKEOVER_SAMPLES = 3;
+
 /**
- * EXTENSION POINT — consumer takeover time after kill -9: a consumer
- * dispatched by one store node, that node SIGKILLed, the time until another
- * node delivers the consumer's next event (p50/p99 over several kills).
- * Not measurable until consumer leases land (today every node dispatches
- * every consumer, so there is nothing to take over); until then this
- * returns null and the row is left out. Fill it in here, on `rig`'s cluster.
+ * Consumer takeover after kill -9, at the default CLUSTER_LEASE_MS: two
+ * store nodes, a consumer dispatched by one of them (`dispatcher` names it),
+ * events published through the other every 50 ms; the dispatcher is
+ * SIGKILLed and the row is the time until the next webhook arrives, which
+ * only the surviving node can send. The killed node is started again before
+ * the next sample, so each sample kills whichever node dispatches by then.
  */
-async function measureConsumerTakeover(_ctx: BenchContext, _rig: ClusterRig): Promise<TakeoverRow | null> {
-  return null;
+async function measureConsumerTakeover(ctx: BenchContext, rig: ClusterRig): Promise<TakeoverRow | null> {
+  ctx.progress(`cluster: consumer takeover after kill -9 (${TAKEOVER_SAMPLES} kills, CLUSTER_LEASE_MS=${DEFAULT_CLUSTER_LEASE_MS})`);
+  const store = await startClusterStore(rig, ctx.ours, `bench_takeover_${Date.now()}`);
+  const arrivals: number[] = [];
+  const sink = startSink((_consumer, _sequences, receivedAt) => arrivals.push(receivedAt));
+  try {
+    await store.addNode();
+    const first = store.nodes[0]!;
+    const answer = await fetch(`${first.url}/consumers/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ callback: `${sink.url}/c/0`, topics: { [TOPIC]: null } }),
+    });
+    if (answer.status !== 201) throw new Error(`POST /consumers/register answered ${answer.status}: ${await answer.text()}`);
+    const { consumerId } = (await answer.json()) as { consumerId: string };
+    const samples: number[] = [];
+    let n = 0;
+    for (let sample = 0; sample < TAKEOVER_SAMPLES; sample++) {
+      const dispatcher = await dispatcherOf(store, consumerId);
+      const victim = store.nodes.find((node) => node.url === dispatcher)!;
+      const survivor = store.nodes.find((node) => node !== victim)!;
+      await publishOne(survivor.url, ++n);
+      const seen = arrivals.length;
+      await waitFor(() => arrivals.length > seen, 30_000, "a delivery before the kill");
+      await victim.kill();
+      const killedAt = performance.now();
+      const before = arrivals.length;
+      while (arrivals.length === before) {
+        if (performance.now() - killedAt > 6 * DEFAULT_CLUSTER_LEASE_MS) throw new Error("no delivery after the kill within 6 leases");
+        await publishOne(survivor.url, ++n);
+        await Bun.sleep(50);
+      }
+      samples.push(arrivals[before]! - killedAt);
+      store.nodes.splice(store.nodes.indexOf(victim), 1);
+      await store.addNode();
+    }
+    const sorted = [...samples].sort((a, b) => a - b);
+    return { p50Ms: median(samples), p99Ms: percentile(sorted, 99), samples: samples.length };
+  } finally {
+    sink.stop();
+    await store.remove();
+  }
+}
+
+/** The URL of the node whose NODE_ID (its `node` in GET /health) `GET /consumers/{id}` names as the dispatcher. */
+async function dispatcherOf(store: ClusterStore, consumerId: string): Promise<string> {
+  const getJson = async (url: string) => (await fetch(url)).json() as Promise<Record<string, unknown>>;
+  const ids = await Promise.all(store.nodes.map(async (node) => (await getJson(`${node.url}/health`)).node));
+  const deadline = performance.now() + 3 * DEFAULT_CLUSTER_LEASE_MS;
+  for (;;) {
+    const { dispatcher } = await getJson(`${store.nodes[0]!.url}/consumers/${consumerId}`);
+    const index = ids.indexOf(dispatcher);
+    if (index >= 0) return store.nodes[index]!.url;
+    if (performance.now() > deadline) throw new Error(`no node holds consumer ${consumerId}'s lease`);
+    await Bun.sleep(100);
+  }
+}
+
+async function publishOne(url: string, n: number): Promise<void> {
+  const res = await fetch(`${url}/events`, { method: "POST", headers: { "content-type": "application/json" }, body: `[${publishItem(n)}]` });
+  await res.arrayBuffer();
+  if (res.status !== 201) throw new Error(`POST /events answered ${res.status}`);
+}
+
+async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(10);
+  }
 }
 
 async function publishRow(ctx: BenchContext, rig: ClusterRig, prefix: string, c: PublishCase, storeNodes: number): Promise<ClusterPublishRow> {
@@ -241,8 +313,7 @@ async function tailReads(ctx: BenchContext, rig: ClusterRig, store: ClusterStore
 
 /**
  * One consumer, registered at the head with a receiver in this process, on the
- * store's only node: publish → webhook as in the delivery section. (With two
- * nodes and no consumer leases yet, both would dispatch it.)
+ * store's only node: publish → webhook as in the delivery section.
  */
 async function webhookLatency(ctx: BenchContext, store: ClusterStore): Promise<LatencyRow | { unavailable: string }> {
   ctx.progress("cluster: publish → webhook latency");

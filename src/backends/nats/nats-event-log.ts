@@ -27,6 +27,10 @@ export interface NatsEventLogOptions {
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
 /** Attempts of one append against writers on other nodes (each lost race costs a catch-up). @default 1 000 */
 const MAX_RACES = 1_000;
+/** The ordered consumer's pull expiry (its heartbeat is half): how soon a follower whose server died is recreated. */
+const FOLLOW_EXPIRES_MS = 5_000;
+/** How often a node looks past the last message it applied, whatever its follower does. */
+const SWEEP_INTERVAL_MS = 1_000;
 /** Direct gets in flight for one read. */
 const READ_CONCURRENCY = 64;
 const NEWLINE = 10;
@@ -62,6 +66,7 @@ export class NatsEventLog implements EventLog {
   private catchingUp: Promise<void> | null = null;
   private messages: ConsumerMessages | null = null;
   private following: Promise<void> = Promise.resolve();
+  private sweeper: ReturnType<typeof setInterval> | undefined;
   private closed = false;
 
   private constructor(private readonly options: NatsEventLogOptions) {
@@ -78,7 +83,8 @@ export class NatsEventLog implements EventLog {
     const log = new NatsEventLog(options);
     const info = await options.manager.streams.info(options.stream);
     const consumer = await options.jetstream.consumers.get(options.stream, { headers_only: true });
-    log.messages = await consumer.consume();
+    // Shorter than the 30 s default: after the server holding it dies, the ordered consumer is recreated in seconds.
+    log.messages = await consumer.consume({ expires: FOLLOW_EXPIRES_MS });
     const { promise: replayed, resolve } = Promise.withResolvers<void>();
     const target = info.state.last_seq;
     if (log.index.lastStreamSeq >= target) resolve();
@@ -90,7 +96,22 @@ export class NatsEventLog implements EventLog {
       }
     })();
     await replayed;
+    log.sweeper = setInterval(() => log.sweep(), SWEEP_INTERVAL_MS);
+    log.sweeper.unref?.();
     return log;
+  }
+
+  /**
+   * The safety net under the ordered consumer: once a second, one direct get
+   * past the last applied message (null when caught up), so a follower that
+   * stalled — its server restarted, say — delays other nodes' commits here by
+   * a second at most, not until it recovers.
+   */
+  private sweep(): void {
+    if (this.closed || this.catchingUp !== null) return;
+    this.catchUp().catch(() => {
+      // Unreachable now; the next sweep tries again.
+    });
   }
 
   head(topic: string): Promise<number> {
@@ -224,6 +245,7 @@ export class NatsEventLog implements EventLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.sweeper);
     await this.queue;
     await this.messages?.close();
     await this.following.catch(() => {});
