@@ -76,7 +76,7 @@ export function createApp(deps: AppDeps) {
     .use(healthRoutes(deps.delivery ?? NO_DELIVERY))
     .use(topicRoutes(deps))
     .use(eventRoutes(deps))
-    .use(consumerRoutes(deps.consumers ?? NO_CONSUMERS))
+    .use(consumerRoutes(deps.consumers ?? NO_CONSUMERS, deps.registry))
     .use(metrics ? metricsRoutes(metrics) : new Elysia({ name: "metrics-routes" }));
 }
 

@@ -9,7 +9,11 @@ export interface ServerProcess {
   kill9(): Promise<void>;
   /** SIGTERM and wait for the exit code. */
   terminate(): Promise<number>;
+  /** The last 64 KiB the child wrote to stderr (its warnings and errors), for failure messages. */
+  stderr(): string;
 }
+
+const STDERR_KEPT = 64 * 1024;
 
 /**
  * Starts `bun run src/main.ts` (or `command`) as a real child process on a
@@ -24,10 +28,18 @@ export async function startServerProcess(
     stdout: "pipe",
     stderr: "pipe",
   });
-  const url = await readListeningUrl(child);
+  // Drained from the start, so a child that logs many warnings never blocks on a full pipe.
+  let stderr = "";
+  const stderrDrained = (async () => {
+    const reader = (child.stderr as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    for (let read = await reader.read(); !read.done; read = await reader.read()) stderr = (stderr + decoder.decode(read.value, { stream: true })).slice(-STDERR_KEPT);
+  })().catch(() => {});
+  const url = await readListeningUrl(child, async () => (await stderrDrained, stderr));
   return {
     url,
     process: child,
+    stderr: () => stderr,
     async kill9() {
       child.kill("SIGKILL");
       await child.exited;
@@ -39,7 +51,7 @@ export async function startServerProcess(
   };
 }
 
-async function readListeningUrl(child: ReturnType<typeof Bun.spawn>): Promise<string> {
+async function readListeningUrl(child: ReturnType<typeof Bun.spawn>, stderr: () => Promise<string>): Promise<string> {
   const reader = (child.stdout as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   let seen = "";
@@ -48,8 +60,7 @@ async function readListeningUrl(child: ReturnType<typeof Bun.spawn>): Promise<st
     for (;;) {
       const { done, value } = await reader.read();
       if (done) {
-        const stderr = await new Response(child.stderr as ReadableStream).text();
-        throw new Error(`server exited before listening: ${seen}${stderr}`);
+        throw new Error(`server exited before listening: ${seen}${await stderr()}`);
       }
       seen += decoder.decode(value, { stream: true });
       const match = /listening on (http:\/\/\S+)/.exec(seen);

@@ -2,6 +2,7 @@ import { Elysia, type Static, t } from "elysia";
 import type { ConsumerDetails, Consumers, RegisteredConsumer, TopicProgress } from "../consumers/consumer-model.ts";
 import { assertTopicsObject } from "../consumers/registration.ts";
 import { ConsumerNotFoundError, ConsumersUnavailableError } from "../errors.ts";
+import type { TopicRegistry } from "../topics/topic-registry.ts";
 import { BODY_ERRORS, MessageModel, documented, errorResponse } from "./models.ts";
 
 /** Stands in when the app is built without a consumer service (tests of other routes). */
@@ -95,11 +96,18 @@ const CONSUMERS_WRITE_FAILED = errorResponse("The registrations could not be sto
   code: "CONSUMERS_WRITE_FAILED",
 });
 
-export function consumerRoutes(consumers: Consumers) {
+/**
+ * `registry`: topics a registration names that are unknown here are read
+ * again from a store other nodes share (cluster mode) before it is checked,
+ * as a publish does; costs nothing when every topic is known.
+ */
+export function consumerRoutes(consumers: Consumers, registry?: Pick<TopicRegistry, "get" | "refresh">) {
   return new Elysia({ name: "consumer-routes" })
     .post(
       "/consumers/register",
       async ({ body, set }) => {
+        const unknown = Object.keys(body.topics).filter((topic) => registry?.get(topic) === undefined);
+        if (registry !== undefined && unknown.length > 0) await registry.refresh(unknown);
         const registered = await consumers.register(body);
         set.status = 201;
         return registered;

@@ -69,22 +69,24 @@ export class TopicRegistry {
 
   /**
    * Reads `names` again from a store shared with other nodes (one that has
-   * `loadOne`) and takes what changed there. Resolves whether anything did;
-   * false at once for a store with one writer.
+   * `loadOne`) and takes what changed there. Resolves whether the store
+   * holds any of them, so a check that failed on them is worth repeating
+   * (also when a concurrent refresh took the change first and nothing is
+   * left to change here); false at once for a store with one writer.
    */
   async refresh(names: Iterable<string>): Promise<boolean> {
     const loadOne = this.store.loadOne?.bind(this.store);
     if (loadOne === undefined) return false;
-    let changed = false;
+    let found = false;
     for (const name of new Set(names)) {
       const definition = await loadOne(name);
       if (definition === null) continue;
+      found = true;
       const known = this.topics.get(name)?.definition;
       if (known !== undefined && JSON.stringify(known) === JSON.stringify(definition)) continue;
       this.topics.set(name, this.compile(definition));
-      changed = true;
     }
-    return changed;
+    return found;
   }
 
   /** `require`, after asking a shared store when the name is unknown here. */
