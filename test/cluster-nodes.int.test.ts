@@ -115,6 +115,23 @@ describe.skipIf(!available)("cluster mode: two store nodes on one NATS", () => {
     }
   });
 
+  test("concurrent first publishes on B to a topic created on A all succeed, also those whose refresh found it already taken by another request", async () => {
+    await using nodes = await twoNodes();
+    const [a, b] = nodes;
+    expect((await call(a, "POST", "/topics", { name: "late", schemas: [SIMPLE_SCHEMA] })).status).toBe(201);
+    const answers = await Promise.all(Array.from({ length: 5 }, (_, i) => call(b, "POST", "/events", [{ topic: "late", type: "e", payload: { n: i } }])));
+    expect(answers.map((answer) => answer.status)).toEqual([201, 201, 201, 201, 201]);
+  });
+
+  test("a consumer registers on B for a topic created on A after B opened", async () => {
+    await using nodes = await twoNodes();
+    const [a, b] = nodes;
+    expect((await call(a, "POST", "/topics", { name: "late", schemas: [SIMPLE_SCHEMA] })).status).toBe(201);
+    const registered = await call(b, "POST", "/consumers/register", { callback: "http://127.0.0.1:1/hook", topics: { late: null, t: null } });
+    expect(registered.status).toBe(201);
+    expect((await call(b, "GET", `/consumers/${registered.body.consumerId}`)).body.topics).toEqual({ late: null, t: null });
+  });
+
   test("a long poll on B is answered by a publish on A", async () => {
     await using nodes = await twoNodes();
     const [a, b] = nodes;

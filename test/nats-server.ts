@@ -1,7 +1,8 @@
 /**
  * Real nats-server processes for the cluster-mode tests: one server, or a
  * 3-node JetStream cluster, on loopback, each with its own temp store dir;
- * stopped by pid. No mocks of NATS.
+ * stopped by pid. No mocks of NATS. `restart()` brings a stopped or killed
+ * cluster back on the same dirs and ports (the crash and restart tests).
  *
  * When no nats-server binary is found, `natsServerBinary()` is null and the
  * tests skip — except in CI (CI=true), where `requireNatsServer()` fails them
@@ -50,9 +51,16 @@ export interface NatsServerProcess {
 }
 
 export interface NatsCluster extends AsyncDisposable {
+  /** The servers; each can be killed and restarted in place. */
   servers: NatsServerProcess[];
   /** Every client URL, comma-separated, as NATS_URL takes it. */
   urls: string[];
+  /**
+   * Starts every server again, after the caller stopped or killed them all,
+   * on the same store dirs, names and client and route ports (so `urls`
+   * stay valid), and waits until JetStream answers again.
+   */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -152,21 +160,24 @@ export async function startNats(size: 1 | 3 = 1): Promise<NatsCluster> {
     rmSync(root, { recursive: true, force: true });
   };
   try {
-    if (size === 1) {
-      servers.push(await startProcess([], join(root, "n1")));
-    } else {
+    // What each server is started with; a restart passes the same again, with the client port it got.
+    let specs: { args: string[]; dir: string }[] = [{ args: [], dir: join(root, "n1") }];
+    if (size === 3) {
       const ports = [await freePort(), await freePort(), await freePort()];
       const routes = ports.map((port) => `nats://127.0.0.1:${port}`).join(",");
-      const started = await Promise.all(
-        ports.map((port, i) =>
-          startProcess(["--name", `n${i + 1}`, "--cluster_name", "es", "--cluster", `nats://127.0.0.1:${port}`, "--routes", routes], join(root, `n${i + 1}`)),
-        ),
-      );
-      servers.push(...started);
+      specs = ports.map((port, i) => ({
+        args: ["--name", `n${i + 1}`, "--cluster_name", "es", "--cluster", `nats://127.0.0.1:${port}`, "--routes", routes],
+        dir: join(root, `n${i + 1}`),
+      }));
     }
+    servers.push(...(await Promise.all(specs.map((spec) => startProcess(spec.args, spec.dir)))));
     const urls = servers.map((server) => server.url);
     await waitForJetStream(urls, size);
-    return { servers, urls, stop, [Symbol.asyncDispose]: stop };
+    const restart = async () => {
+      await Promise.all(servers.map((server) => server.restart()));
+      await waitForJetStream(urls, size);
+    };
+    return { servers, urls, restart, stop, [Symbol.asyncDispose]: stop };
   } catch (error) {
     await stop();
     throw error;

@@ -183,8 +183,14 @@ async function dispatcherOf(store: ClusterStore, consumerId: string): Promise<st
   }
 }
 
-async function publishOne(url: string, n: number): Promise<void> {
-  const res = await fetch(`${url}/events`, { method: "POST", headers: { "content-type": "application/json" }, body: `[${publishItem(n)}]` });
+function publishOne(url: string, n: number): Promise<void> {
+  return publishBatch(url, 1, n);
+}
+
+/** One POST /events of `size` bench events. */
+async function publishBatch(url: string, size: number, first = 1): Promise<void> {
+  const items = Array.from({ length: size }, (_, i) => publishItem(first + i));
+  const res = await fetch(`${url}/events`, { method: "POST", headers: { "content-type": "application/json" }, body: `[${items.join(",")}]` });
   await res.arrayBuffer();
   if (res.status !== 201) throw new Error(`POST /events answered ${res.status}`);
 }
@@ -204,7 +210,9 @@ async function publishRow(ctx: BenchContext, rig: ClusterRig, prefix: string, c:
     while (store.nodes.length < storeNodes) await store.addNode();
     const ours = (durationS: number) => oursLoad(ctx, rig, store, c, durationS);
     await ours(ctx.plan.warmupS);
-    // Copied after the warm-up: the message our nodes wrote for this very load.
+    // One request of the row's shape, alone (under load a node packs the batches waiting for it into one
+    // message): the ceiling publishes one such message per request, the bytes our node wrote for it.
+    await publishBatch(store.nodes[0]!.url, c.batch);
     ceiling = await ceilingTarget(rig, store);
     const target = ceiling;
     const ceilingRun = (durationS: number) => ceilingLoad(ctx, rig, target, c, durationS);

@@ -74,18 +74,22 @@ export class TopicRegistry {
 
   /**
    * Reads `names` again from a store shared with other nodes (one that has
-   * `loadOne`) and takes what changed there. Resolves whether anything did;
-   * false at once for a store with one writer.
+   * `loadOne`) and takes what changed there. Resolves whether the store
+   * holds any of them, so a check that failed on them is worth repeating
+   * (also when a concurrent refresh took the change first and nothing is
+   * left to change here); false at once for a store with one writer.
    */
   async refresh(names: Iterable<string>): Promise<boolean> {
     const loadOne = this.store.loadOne?.bind(this.store);
     if (loadOne === undefined) return false;
-    let changed = false;
+    let found = false;
     for (const name of new Set(names)) {
       const definition = await loadOne(name);
-      if (definition !== null && this.take(definition)) changed = true;
+      if (definition === null) continue;
+      found = true;
+      this.take(definition);
     }
-    return changed;
+    return found;
   }
 
   /** Takes every topic another node saves, as it is saved (stores shared with other nodes only). */
