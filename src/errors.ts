@@ -324,7 +324,7 @@ export class ClusterUnavailableError extends EventStoreError {
   readonly status = 503;
   readonly code = "CLUSTER_UNAVAILABLE";
   constructor(options?: ErrorOptions, retryAfterSeconds = CLUSTER_RETRY_AFTER_SECONDS) {
-    super("The cluster did not confirm the write (no JetStream quorum); retry later", options);
+    super("JetStream did not answer in time (no quorum, or no server reachable); retry later (a publish with the same Idempotency-Key)", options);
     this.headers["retry-after"] = String(retryAfterSeconds);
   }
 }

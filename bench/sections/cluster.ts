@@ -146,8 +146,9 @@ async function measureConsumerTakeover(ctx: BenchContext, rig: ClusterRig): Prom
       const dispatcher = await dispatcherOf(store, consumerId);
       const victim = store.nodes.find((node) => node.url === dispatcher)!;
       const survivor = store.nodes.find((node) => node !== victim)!;
-      await publishOne(survivor.url, ++n);
+      // Counted before the publish: its delivery may arrive before the publish's own answer.
       const seen = arrivals.length;
+      await publishOne(survivor.url, ++n);
       await waitFor(() => arrivals.length > seen, 30_000, "a delivery before the kill");
       await victim.kill();
       const killedAt = performance.now();

@@ -95,9 +95,10 @@ export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize, shutdo
           ),
           413: errorResponse("The body exceeds MAX_BODY_BYTES", BODY_ERRORS.tooLarge),
           503: errorResponse(
-            "The batch could not be written (disk full, I/O error) or the server is stopping; nothing of it is stored",
+            "The batch could not be written (disk full, I/O error) or the server is stopping: nothing of it is stored. In cluster mode, `CLUSTER_UNAVAILABLE` (with `Retry-After`): JetStream did not confirm the batch in time; it may still have been stored, whole — retry with the same Idempotency-Key to get its ids either way",
             { error: "Failed to store events; nothing of the batch was written", code: "WRITE_FAILED" },
             { error: "The server is shutting down", code: "SHUTTING_DOWN" },
+            { error: "JetStream did not answer in time (no quorum, or no server reachable); retry later (a publish with the same Idempotency-Key)", code: "CLUSTER_UNAVAILABLE" },
           ),
         },
         detail: {
