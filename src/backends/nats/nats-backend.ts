@@ -2,10 +2,12 @@ import { readFileSync } from "node:fs";
 import { connect, credsAuthenticator, nanos, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
 import { DiscardPolicy, jetstream, jetstreamManager, type JetStreamManager, RetentionPolicy, StorageType, type StreamConfig } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
+import { Objm } from "@nats-io/obj";
 import { DEFAULT_IDEMPOTENCY_TTL_MS } from "../../log/idempotency-keys.ts";
 import type { ClusterView, StoreBackend } from "../../store/backend.ts";
 import { DEFAULT_CLUSTER_LEASE_MS } from "../../store/dispatch-leases.ts";
 import type { GroupCommitStats } from "../../store/event-log.ts";
+import { IndexCheckpoints } from "./index-checkpoints.ts";
 import { NatsEventLog } from "./nats-event-log.ts";
 import { NatsConsumerStore, NatsTopicStore } from "./nats-kv-stores.ts";
 import { NatsLeases } from "./nats-leases.ts";
@@ -15,7 +17,7 @@ export interface NatsBackendOptions {
   servers: readonly string[];
   /** Replicas of the stream and both buckets. @default 3 */
   replicas?: number;
-  /** Names the stream (`<prefix>_events`) and buckets (`<prefix>_topics`, `<prefix>_consumers`, `<prefix>_leases`). @default "event_store" */
+  /** Names the stream (`<prefix>_events`) and buckets (`<prefix>_topics`, `<prefix>_consumers`, `<prefix>_leases`, the object store `<prefix>_index`). @default "event_store" */
   prefix?: string;
   /** Path of a `.creds` file. */
   credsFile?: string;
@@ -33,8 +35,12 @@ export interface NatsBackendOptions {
   nodeId?: string;
   /** A dead node's consumers are taken over within this (CLUSTER_LEASE_MS). @default DEFAULT_CLUSTER_LEASE_MS */
   leaseMs?: number;
-  /** Lease changes and outages. @default console.warn */
+  /** Lease changes and outages, index checkpoints ignored or not written. @default console.warn */
   report?: (message: string) => void;
+  /** An index checkpoint is written after this many messages (tests set it low; not a user setting). @default DEFAULT_CHECKPOINT_EVERY */
+  checkpointEvery?: number;
+  /** At most one index checkpoint per this, per node. @default DEFAULT_CHECKPOINT_INTERVAL_MS */
+  checkpointIntervalMs?: number;
 }
 
 /** How long `GET /health` waits for JetStream before calling it unreachable. */
@@ -96,6 +102,13 @@ export async function openNatsBackend(options: NatsBackendOptions): Promise<Stor
     const topicsBucket = `${prefix}_topics`;
     const topicsKv = await kvm.create(topicsBucket, { replicas, history: 1, storage: StorageType.File });
     const consumersKv = await kvm.create(`${prefix}_consumers`, { replicas, history: 1, storage: StorageType.File });
+    const report = options.report ?? ((message: string) => console.warn(message));
+    const checkpoints = new IndexCheckpoints({
+      store: await new Objm(js).create(`${prefix}_index`, { replicas, storage: StorageType.File }),
+      report,
+      ...(options.checkpointEvery !== undefined ? { every: options.checkpointEvery } : {}),
+      ...(options.checkpointIntervalMs !== undefined ? { intervalMs: options.checkpointIntervalMs } : {}),
+    });
     const log = await NatsEventLog.open({
       connection,
       jetstream: js,
@@ -103,6 +116,7 @@ export async function openNatsBackend(options: NatsBackendOptions): Promise<Stor
       stream,
       subject,
       idempotencyTtlMs: ttlMs,
+      checkpoints,
       ...(options.timeoutMs ? { publishTimeoutMs: options.timeoutMs } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.onGroupCommit ? { onGroupCommit: options.onGroupCommit } : {}),
@@ -116,7 +130,7 @@ export async function openNatsBackend(options: NatsBackendOptions): Promise<Stor
       nodeId: options.nodeId ?? "event-store",
       // The bucket's own TTL: an existing bucket keeps the one it was created with.
       ttlMs: (await leasesKv.status()).ttl,
-      report: options.report ?? ((message) => console.warn(message)),
+      report,
       beforeGain: (id) => consumers.refresh(id),
     });
     const healthManager = await jetstreamManager(connection, { timeout: HEALTH_TIMEOUT_MS });

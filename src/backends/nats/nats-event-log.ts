@@ -6,6 +6,7 @@ import { EventIdFormatter } from "../../events/event-id.ts";
 import { DEFAULT_IDEMPOTENCY_TTL_MS } from "../../log/idempotency-keys.ts";
 import type { AppendEvent, AppendResult, CommitListener, EventLog, GroupCommitStats, Idempotency, ReadRange, ReadResult } from "../../store/event-log.ts";
 import { BatchIndex, encodeRanges, HEADER_HASH, HEADER_KEY, HEADER_RANGES, HEADER_TIME, type TopicRange } from "./batch-index.ts";
+import type { IndexCheckpoints } from "./index-checkpoints.ts";
 
 export interface NatsEventLogOptions {
   connection: NatsConnection;
@@ -21,6 +22,8 @@ export interface NatsEventLogOptions {
   /** How long a publish waits for JetStream's ack before the batch is answered 503. @default DEFAULT_PUBLISH_TIMEOUT_MS */
   publishTimeoutMs?: number;
   onGroupCommit?: (stats: GroupCommitStats) => void;
+  /** Where the index is checkpointed; absent: every open replays the whole stream. */
+  checkpoints?: IndexCheckpoints;
 }
 
 /** @default 5 000 */
@@ -43,8 +46,9 @@ const encoder = new TextEncoder();
  * grouped by topic, its headers the per-topic sequence ranges, its time and
  * its idempotency key and hash.
  *
- * Every node keeps a BatchIndex from those headers (a headers-only ordered
- * consumer replays the stream at open and then follows it, so commits of
+ * Every node keeps a BatchIndex from those headers (loaded from the index
+ * checkpoint at open, then a headers-only ordered consumer replays the
+ * stream after it and follows it, so commits of
  * any node reach `subscribe`). Appends from this node go one at a time with
  * `Nats-Expected-Last-Sequence` = the last stream sequence this node has
  * applied: a writer on another node that got there first makes JetStream
@@ -54,7 +58,15 @@ const encoder = new TextEncoder();
  * answers a retry on any node with the first message.
  */
 export class NatsEventLog implements EventLog {
-  private readonly index = new BatchIndex();
+  private index = new BatchIndex();
+  /** StreamInfo.created, which names this incarnation of the stream in checkpoints. */
+  private streamCreated = "";
+  private opened = false;
+  /** Drops the keys past the TTL, so a checkpoint holds only live ones. */
+  private readonly pruneKeys = () => void this.index.key("", this.clock() - this.ttlMs);
+  /** See `checkpointSeq` and `replayedAtOpen`. */
+  private loadedSeq = 0;
+  private replayed = 0;
   private readonly clock: () => number;
   private readonly ttlMs: number;
   private readonly publishTimeoutMs: number;
@@ -76,13 +88,18 @@ export class NatsEventLog implements EventLog {
   }
 
   /**
-   * Opens over an existing stream: replays its headers (no bodies) up to
-   * the last sequence it held at open, then keeps following it.
+   * Opens over an existing stream: loads the index checkpoint, if any,
+   * replays the headers (no bodies) after it up to the last sequence the
+   * stream held at open, then keeps following it.
    */
   static async open(options: NatsEventLogOptions): Promise<NatsEventLog> {
     const log = new NatsEventLog(options);
     const info = await options.manager.streams.info(options.stream);
-    const consumer = await options.jetstream.consumers.get(options.stream, { headers_only: true });
+    log.streamCreated = info.created;
+    const checkpoint = await options.checkpoints?.load(info);
+    if (checkpoint) log.index = checkpoint;
+    log.loadedSeq = log.index.lastStreamSeq;
+    const consumer = await options.jetstream.consumers.get(options.stream, { headers_only: true, opt_start_seq: log.loadedSeq + 1 });
     // Shorter than the 30 s default: after the server holding it dies, the ordered consumer is recreated in seconds.
     log.messages = await consumer.consume({ expires: FOLLOW_EXPIRES_MS });
     const { promise: replayed, resolve } = Promise.withResolvers<void>();
@@ -91,14 +108,27 @@ export class NatsEventLog implements EventLog {
     const messages = log.messages;
     log.following = (async () => {
       for await (const message of messages) {
+        if (message.seq <= target) log.replayed++;
         log.applyMessage(message.seq, message.headers);
         if (log.index.lastStreamSeq >= target) resolve();
       }
     })();
     await replayed;
+    log.opened = true;
+    log.checkpointIfDue();
     log.sweeper = setInterval(() => log.sweep(), SWEEP_INTERVAL_MS);
     log.sweeper.unref?.();
     return log;
+  }
+
+  /** The stream sequence of the checkpoint loaded at open (0: none, the whole stream was replayed). */
+  get checkpointSeq(): number {
+    return this.loadedSeq;
+  }
+
+  /** Messages whose headers the replay at open received (those after the checkpoint, when it starts there). */
+  get replayedAtOpen(): number {
+    return this.replayed;
   }
 
   /**
@@ -247,6 +277,7 @@ export class NatsEventLog implements EventLog {
     this.closed = true;
     clearInterval(this.sweeper);
     await this.queue;
+    await this.options.checkpoints?.stop();
     await this.messages?.close();
     await this.following.catch(() => {});
     for (const [key, set] of [...this.listeners]) {
@@ -391,8 +422,15 @@ export class NatsEventLog implements EventLog {
 
   private applyMessage(streamSeq: number, header: MsgHdrs | undefined): TopicRange[] | null {
     const ranges = this.index.apply(streamSeq, (name) => header?.get(name) ?? "");
-    if (ranges !== null) for (const range of ranges) this.notify(range.topic, range.last);
+    if (ranges !== null) {
+      for (const range of ranges) this.notify(range.topic, range.last);
+      if (this.opened) this.checkpointIfDue();
+    }
     return ranges;
+  }
+
+  private checkpointIfDue(): void {
+    this.options.checkpoints?.applied(this.index, this.streamCreated, this.pruneKeys);
   }
 
   private notify(topic: string, head: number): void {
