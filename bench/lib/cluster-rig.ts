@@ -73,7 +73,7 @@ export async function startClusterStore(rig: ClusterRig, command: ServerCommand,
     },
     async remove() {
       await Promise.all(store.nodes.map((node) => node.stop()));
-      for (const name of [store.stream, `KV_${prefix}_topics`, `KV_${prefix}_consumers`, `KV_${prefix}_leases`]) {
+      for (const name of [store.stream, `KV_${prefix}_topics`, `KV_${prefix}_consumers`, `KV_${prefix}_leases`, `OBJ_${prefix}_index`]) {
         await rig.manager.streams.delete(name).catch(() => false); // absent: nothing to free
       }
     },
