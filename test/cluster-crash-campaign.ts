@@ -21,6 +21,7 @@
  */
 import { startNats, type NatsCluster } from "./nats-server.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
+import { prng } from "./crash-campaign.ts";
 
 export interface ClusterCrashCampaignOptions {
   /** Kill cycles. */
@@ -78,18 +79,6 @@ const MAX_ATTEMPTS = 20;
 interface StoredEvent {
   id: string;
   payload: { batch: string; size: number; i: number };
-}
-
-/** mulberry32, as test/crash-campaign.ts: a failing campaign replays from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export class ClusterCampaignFailure extends Error {

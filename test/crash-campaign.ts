@@ -73,7 +73,7 @@ interface ConsumerPlan {
 }
 
 /** A small seeded PRNG (mulberry32), so a failing campaign can be replayed. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

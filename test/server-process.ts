@@ -62,7 +62,7 @@ async function readListeningUrl(child: ReturnType<typeof Bun.spawn>, stderr: Pro
   const reader = (child.stdout as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   let seen = "";
-  const deadline = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  const deadline = setTimeout(() => child.kill("SIGKILL"), 60_000);
   try {
     for (;;) {
       const { done, value } = await reader.read();

@@ -82,6 +82,32 @@ async function ensureStream(manager: JetStreamManager, config: Partial<StreamCon
   }
 }
 
+/** How long a node keeps trying to set up its stream, buckets and index while JetStream does not answer (a server restarting, a leader being elected). */
+const START_RETRY_MS = 60_000;
+const TRANSIENT = /timeout|timed out|no responders|temporarily unavailable|no suitable peers|insufficient resources|leader/i;
+
+/**
+ * One start-up step, tried again every second while JetStream answers with
+ * something that passes (a timeout, no leader yet, too few servers up), so a
+ * node started during a nats-server's restart waits instead of exiting.
+ * Anything else (a stream of the same name configured otherwise, say) fails at once.
+ */
+async function retrying<T>(what: string, step: () => Promise<T>, report: (message: string) => void): Promise<T> {
+  const deadline = Date.now() + START_RETRY_MS;
+  let reported = false;
+  for (;;) {
+    try {
+      return await step();
+    } catch (error) {
+      const message = (error as Error)?.message ?? String(error);
+      if (!TRANSIENT.test(message) || Date.now() > deadline) throw error;
+      if (!reported) report(`cluster mode: JetStream did not answer while opening ${what} (${message}); retrying for up to ${START_RETRY_MS / 1000} s`);
+      reported = true;
+      await Bun.sleep(1_000);
+    }
+  }
+}
+
 /**
  * `NATS_URL` set: cluster mode. Events in one JetStream stream of batch
  * messages (see NatsEventLog), topics and consumers in KV buckets. The
@@ -97,19 +123,21 @@ export async function openNatsBackend(options: NatsBackendOptions): Promise<Stor
     const js = jetstream(connection, { timeout: options.timeoutMs ?? 5_000 });
     const stream = `${prefix}_events`;
     const subject = `${prefix}.batches`;
-    await ensureStream(manager, { name: stream, ...streamConfig(stream, subject, replicas, ttlMs) });
+    const report = options.report ?? ((message: string) => console.warn(message));
+    await retrying(stream, () => ensureStream(manager, { name: stream, ...streamConfig(stream, subject, replicas, ttlMs) }), report);
     const kvm = new Kvm(js);
     const topicsBucket = `${prefix}_topics`;
-    const topicsKv = await kvm.create(topicsBucket, { replicas, history: 1, storage: StorageType.File });
-    const consumersKv = await kvm.create(`${prefix}_consumers`, { replicas, history: 1, storage: StorageType.File });
-    const report = options.report ?? ((message: string) => console.warn(message));
+    const bucket = (name: string, extra: { ttl?: number } = {}) =>
+      retrying(name, () => kvm.create(name, { replicas, history: 1, storage: StorageType.File, ...extra }), report);
+    const topicsKv = await bucket(topicsBucket);
+    const consumersKv = await bucket(`${prefix}_consumers`);
     const checkpoints = new IndexCheckpoints({
-      store: await new Objm(js).create(`${prefix}_index`, { replicas, storage: StorageType.File }),
+      store: await retrying(`${prefix}_index`, () => new Objm(js).create(`${prefix}_index`, { replicas, storage: StorageType.File }), report),
       report,
       ...(options.checkpointEvery !== undefined ? { every: options.checkpointEvery } : {}),
       ...(options.checkpointIntervalMs !== undefined ? { intervalMs: options.checkpointIntervalMs } : {}),
     });
-    const log = await NatsEventLog.open({
+    const log = await retrying("the event index", () => NatsEventLog.open({
       connection,
       jetstream: js,
       manager,
@@ -120,16 +148,16 @@ export async function openNatsBackend(options: NatsBackendOptions): Promise<Stor
       ...(options.timeoutMs ? { publishTimeoutMs: options.timeoutMs } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.onGroupCommit ? { onGroupCommit: options.onGroupCommit } : {}),
-    });
-    const consumers = await NatsConsumerStore.open(consumersKv);
+    }), report);
+    const consumers = await retrying("the consumers", () => NatsConsumerStore.open(consumersKv), report);
     // The entry's age is the server's clock: a lease lives 0.75 × leaseMs after its last renewal (see NatsLeases).
     const leaseMs = options.leaseMs ?? DEFAULT_CLUSTER_LEASE_MS;
-    const leasesKv = await kvm.create(`${prefix}_leases`, { replicas, history: 1, storage: StorageType.File, ttl: Math.round(leaseMs * 0.75) });
+    const leasesKv = await bucket(`${prefix}_leases`, { ttl: Math.round(leaseMs * 0.75) });
     const leases = new NatsLeases({
       kv: leasesKv,
       nodeId: options.nodeId ?? "event-store",
       // The bucket's own TTL: an existing bucket keeps the one it was created with.
-      ttlMs: (await leasesKv.status()).ttl,
+      ttlMs: (await retrying(`${prefix}_leases`, () => leasesKv.status(), report)).ttl,
       report,
       beforeGain: (id) => consumers.refresh(id),
     });
