@@ -34,6 +34,13 @@ const { values } = parseArgs({
 const define = { EVENT_STORE_VERSION: JSON.stringify(packageJson.version) };
 
 /**
+ * Where the schema worker is inside the binary: `--compile` bundles every
+ * module into one file and each listed entry point beside it, named by its
+ * path under the entries' common folder (src/).
+ */
+const SCHEMA_WORKER_IN_BINARY = "/$bunfs/root/topics/schema-worker.js";
+
+/**
  * `src/http/scalar-bundle.ts` finds Scalar's bundle at run time in
  * node_modules, which the binary does not have: here it becomes a `file`
  * import of that path, which `--compile` embeds.
@@ -54,11 +61,12 @@ const embedScalarBundle: BunPlugin = {
 async function buildBinary(target?: string): Promise<string> {
   const outfile = target ? `dist/event-store-${target.replace(/^bun-/, "")}` : "dist/event-store";
   const result = await Bun.build({
-    entrypoints: ["src/main.ts"],
+    // The schema worker is its own entry point: `--compile` embeds only what is listed (see SchemaCompiler).
+    entrypoints: ["src/main.ts", "src/topics/schema-worker.ts"],
     compile: target ? { target: target as Bun.Build.CompileTarget, outfile } : { outfile },
     minify: true,
     sourcemap: "linked",
-    define,
+    define: { ...define, EVENT_STORE_SCHEMA_WORKER: JSON.stringify(SCHEMA_WORKER_IN_BINARY) },
     plugins: [embedScalarBundle],
   });
   if (!result.success) throw new AggregateError(result.logs, `build of ${outfile} failed`);

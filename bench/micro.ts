@@ -89,7 +89,7 @@ try {
     ["JSON.parse (json-body)", async (b) => { const text = body(b); return () => JSON.parse(text); }],
     ["framework body Clean + Check (publishBatchModel)", async (b) => { const parsed = JSON.parse(body(b)); return () => bodyValidator.Check(bodyValidator.Clean(parsed)); }],
     ["validateBatch (ajv + JSON.stringify)", async (b) => { const parsed = JSON.parse(body(b)); return () => validateBatch(registry, parsed, 10_000); }],
-    ["log.append, no fsync (format, write)", async (b) => { const events = validateBatch(registry, JSON.parse(body(b)), 10_000); return () => log.append(events); }],
+    ["log.append, no fsync (format, write)", async (b) => { const events = await validateBatch(registry, JSON.parse(body(b)), 10_000); return () => log.append(events); }],
     ["fdatasync of one small append", async () => () => new Promise<void>((resolve, reject) => { writeSync(syncFd, line); fdatasync(syncFd, (e) => (e ? reject(e) : resolve())); })],
     ["app.handle POST /events, no fsync", async (b) => handleLoop(app, body(b))],
     ["app.handle POST /events, no fsync, metrics on", async (b) => handleLoop(appWithMetrics, body(b))],

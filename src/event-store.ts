@@ -13,6 +13,7 @@ import { StoreMetrics } from "./metrics/store-metrics.ts";
 import type { Registry } from "prom-client";
 import type { StoreBackend } from "./store/backend.ts";
 import type { EventLog, GroupCommitStats } from "./store/event-log.ts";
+import { SchemaCompiler } from "./topics/schema-compiler.ts";
 import { TopicRegistry } from "./topics/topic-registry.ts";
 
 export interface OpenEventStoreOptions {
@@ -114,11 +115,10 @@ export async function openEventStore(config: Config, options: OpenEventStoreOpti
   const nodeId = nodeIdOf(config, hostname());
   const backend = await openBackend(config, { ...options, report, ...(metrics ? { onGroupCommit: (stats: GroupCommitStats) => metrics.observeGroupCommit(stats) } : {}) });
   let consumers: ConsumerService;
-  let registry: TopicRegistry;
+  const registry = new TopicRegistry({ store: backend.topics, maxDocumentBytes: config.maxSchemaBytes, compiler: new SchemaCompiler({ report }) });
   // Ends what follows other nodes' changes (cluster mode) when the store closes.
   const following = new AbortController();
   try {
-    registry = new TopicRegistry({ store: backend.topics, maxDocumentBytes: config.maxSchemaBytes });
     await registry.load();
     for (const failure of registry.loadFailures) report(`topic config ${failure.source} could not be loaded and is skipped: ${failure.reason}`);
     registry.follow(following.signal);
@@ -138,6 +138,7 @@ export async function openEventStore(config: Config, options: OpenEventStoreOpti
     });
   } catch (error) {
     following.abort();
+    registry.close();
     await backend.close();
     throw error;
   }
@@ -172,6 +173,7 @@ export async function openEventStore(config: Config, options: OpenEventStoreOpti
       closing ??= (async () => {
         try {
           following.abort();
+          registry.close();
           await consumers.stop();
         } finally {
           await backend.close();

@@ -1,5 +1,6 @@
 import { InvalidRequestError, SchemaValidationError, UnknownEventTypeError, UnknownTopicError } from "../errors.ts";
 import type { AppendEvent } from "../store/event-log.ts";
+import type { RemoteValidator } from "./schema-compiler.ts";
 import type { TopicRegistry } from "./topic-registry.ts";
 
 export interface PublishInput {
@@ -12,19 +13,35 @@ export interface PublishInput {
 /**
  * Checks a whole batch before anything is written: shape, topic, event type
  * and schema of every event. The first failure refuses the batch, naming the
- * event by its position.
+ * event by its position. Synchronous unless a payload's validator is kept
+ * on the schema worker (a very large schema); then the batch is checked
+ * there in one round trip per validator.
  */
-export function validateBatch(registry: TopicRegistry, body: unknown, maxBatchEvents: number): AppendEvent[] {
+export function validateBatch(registry: TopicRegistry, body: unknown, maxBatchEvents: number): AppendEvent[] | Promise<AppendEvent[]> {
   if (!Array.isArray(body) || body.length === 0) {
     throw new InvalidRequestError("Request body must be a non-empty array of events: [{topic, type, payload}]");
   }
   if (body.length > maxBatchEvents) {
     throw new InvalidRequestError(`A batch holds at most ${maxBatchEvents} events, got ${body.length}`, "BATCH_TOO_LARGE");
   }
-  return body.map((item, i) => validateEvent(registry, item as PublishInput, i));
+  const events = new Array<AppendEvent>(body.length);
+  let remote: RemoteChecks | null = null;
+  const defer = (validator: RemoteValidator, payload: unknown, i: number, type: string) => (remote ??= new RemoteChecks()).add(validator, payload, i, type);
+  for (let i = 0; i < body.length; i++) {
+    try {
+      events[i] = validateEvent(registry, body[i] as PublishInput, i, defer);
+    } catch (error) {
+      // An earlier event may fail on the worker: that failure is the one to answer.
+      if (remote === null) throw error;
+      return (remote as RemoteChecks).settle().then(() => Promise.reject(error));
+    }
+  }
+  return remote === null ? events : (remote as RemoteChecks).settle().then(() => events);
 }
 
-function validateEvent(registry: TopicRegistry, item: PublishInput, i: number): AppendEvent {
+type DeferCheck = (validator: RemoteValidator, payload: unknown, i: number, type: string) => void;
+
+function validateEvent(registry: TopicRegistry, item: PublishInput, i: number, defer: DeferCheck): AppendEvent {
   if (!isPlainObject(item)) throw new InvalidRequestError(`${at(i)} must be an object with topic, type and payload`);
   const { topic, type, payload, expectedSequence } = item;
   if (typeof topic !== "string" || topic === "") throw new InvalidRequestError(`${at(i)}.topic must be a non-empty string`);
@@ -39,19 +56,62 @@ function validateEvent(registry: TopicRegistry, item: PublishInput, i: number): 
   if (validate === undefined) {
     throw new UnknownEventTypeError(`${at(i)}: Topic '${topic}' has no schema for event type '${type}'`);
   }
-  let failure: string | null;
+  let failure: string | null = null;
   let payloadJson: string;
   try {
-    failure = validate(payload);
+    if (typeof validate === "function") failure = validate(payload);
+    else defer(validate, payload, i, type);
     payloadJson = JSON.stringify(payload);
   } catch (error) {
     // Only nesting deep enough to exhaust the stack makes these throw.
     throw new InvalidRequestError(`${at(i)}.payload is nested too deeply`, "PAYLOAD_TOO_DEEP", { cause: error });
   }
-  if (failure !== null) throw new SchemaValidationError(`${at(i)}: Schema validation failed for '${type}': ${failure}`);
+  if (failure !== null) throw schemaFailure(i, type, failure);
   const event: AppendEvent = { topic, type, payloadJson };
   if (expectedSequence !== undefined) event.expectedSequence = expectedSequence as number;
   return event;
+}
+
+/** A batch's payloads whose validators are kept on the schema worker, grouped by validator. */
+class RemoteChecks {
+  private readonly groups = new Map<RemoteValidator, { payloads: unknown[]; positions: number[]; types: string[] }>();
+
+  add(validator: RemoteValidator, payload: unknown, i: number, type: string): void {
+    let group = this.groups.get(validator);
+    if (group === undefined) {
+      group = { payloads: [], positions: [], types: [] };
+      this.groups.set(validator, group);
+    }
+    group.payloads.push(payload);
+    group.positions.push(i);
+    group.types.push(type);
+  }
+
+  /** Resolves when every payload is valid; else rejects naming the first invalid one by position. */
+  async settle(): Promise<void> {
+    let first: { i: number; error: Error } | null = null;
+    await Promise.all(
+      [...this.groups].map(async ([validator, { payloads, positions, types }]) => {
+        let failures: (string | null)[];
+        try {
+          failures = await validator.checkAll(payloads);
+        } catch (error) {
+          const i = positions[0]!;
+          if (first === null || i < first.i) first = { i, error: new InvalidRequestError(`${at(i)}.payload is nested too deeply`, "PAYLOAD_TOO_DEEP", { cause: error }) };
+          return;
+        }
+        failures.forEach((failure, n) => {
+          const i = positions[n]!;
+          if (failure !== null && (first === null || i < first.i)) first = { i, error: schemaFailure(i, types[n]!, failure) };
+        });
+      }),
+    );
+    if (first !== null) throw (first as { error: Error }).error;
+  }
+}
+
+function schemaFailure(i: number, type: string, failure: string): SchemaValidationError {
+  return new SchemaValidationError(`${at(i)}: Schema validation failed for '${type}': ${failure}`);
 }
 
 /** An event's place in the batch, for messages; built only on failure, as valid events are the hot path. */

@@ -52,7 +52,7 @@ export class TopicRegistry {
     this.loadFailures.push(...failures);
     for (const definition of definitions) {
       try {
-        this.topics.set(definition.name, this.compile(definition));
+        this.topics.set(definition.name, await this.compile(definition));
       } catch (error) {
         this.loadFailures.push({ file: `${definition.name}.json`, source: definition.name, reason: (error as Error).message });
       }
@@ -87,7 +87,7 @@ export class TopicRegistry {
       const definition = await loadOne(name);
       if (definition === null) continue;
       found = true;
-      this.take(definition);
+      await this.take(definition);
     }
     return found;
   }
@@ -103,10 +103,13 @@ export class TopicRegistry {
   }
 
   /** Replaces the known definition of a name when `definition` differs; returns whether it did. */
-  private take(definition: TopicDefinition): boolean {
+  private async take(definition: TopicDefinition): Promise<boolean> {
     const known = this.topics.get(definition.name)?.definition;
     if (known !== undefined && JSON.stringify(known) === JSON.stringify(definition)) return false;
-    this.topics.set(definition.name, this.compile(definition));
+    const topic = await this.compile(definition);
+    // A newer revision taken while this one compiled wins.
+    if (this.topics.get(definition.name)?.definition !== known) return false;
+    this.topics.set(definition.name, topic);
     return true;
   }
 
@@ -130,7 +133,7 @@ export class TopicRegistry {
       if (this.topics.has(name)) throw new TopicExistsError(name);
       const definition: TopicDefinition = { name, schemas: schemas as EventSchema[], createdAt: this.clock().toISOString() };
       const document = this.serialize(definition);
-      const topic = this.compile(definition);
+      const topic = await this.compile(definition);
       await this.store.save(definition, document, { create: true });
       this.topics.set(name, topic);
       return definition;
@@ -149,7 +152,7 @@ export class TopicRegistry {
         updatedAt: this.clock().toISOString(),
       };
       const document = this.serialize(definition);
-      const topic = this.compile(definition);
+      const topic = await this.compile(definition);
       const missing = current.schemas.map((s) => s.eventType).filter((type) => !topic.validators.has(type));
       if (missing.length > 0) {
         throw new SchemaChangeError(`Schemas may only be added or changed, not removed; missing event types: ${missing.join(", ")}`);
@@ -179,15 +182,23 @@ export class TopicRegistry {
     return document;
   }
 
-  private compile(definition: TopicDefinition): Topic {
+  private async compile(definition: TopicDefinition): Promise<Topic> {
     const validators = new Map<string, PayloadValidator>();
-    definition.schemas.forEach((schema, index) => {
-      const { eventType, validate } = this.compiler.compile(schema, index);
+    // Compiled together (on the schema worker), refused in order: the answer names the first bad schema.
+    const compiled = await Promise.allSettled(definition.schemas.map((schema, index) => this.compiler.compile(schema, index)));
+    compiled.forEach((result, index) => {
+      if (result.status === "rejected") throw result.reason;
+      const { eventType, validate } = result.value;
       if (validators.has(eventType)) {
         throw new InvalidSchemaError(`schemas[${index}]: duplicate eventType '${eventType}'`);
       }
       validators.set(eventType, validate);
     });
     return { definition, validators };
+  }
+
+  /** Ends the schema compiler's worker. */
+  close(): void {
+    this.compiler.close();
   }
 }

@@ -1,6 +1,6 @@
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
 import { SETTINGS, flagName } from "../../src/config.ts";
@@ -114,6 +114,23 @@ describe(`the compiled executable (${BINARY})`, () => {
     });
     const page = await json(fetch(`${server.url}/topics/user-events/events?sinceEventId=user-events-99&limit=5`));
     expect((page.body.events as { id: string }[]).map((e) => e.id)).toEqual(["user-events-100", "user-events-101"]);
+    expect(await server.terminate()).toBe(0);
+  }, TIMEOUT_MS);
+
+  test.skipIf(process.platform !== "linux")("compiles schemas on its schema worker thread, and checks publishes on it for a schema too large to run here", async () => {
+    using dir = tempDir();
+    const server = await startServerProcess(storeEnv(dir.path), [BINARY]);
+    const threads = () => readdirSync(`/proc/${server.process.pid}/task`).map((task) => readFileSync(`/proc/${server.process.pid}/task/${task}/comm`, "utf8").trim());
+    expect(threads()).not.toContain("Worker");
+    const properties = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`p${i}`, { type: "string", maxLength: 4 }]));
+    expect((await post(`${server.url}/topics`, { name: "wide", schemas: [{ eventType: "w", type: "object", properties }] })).status).toBe(201);
+    // Started for the first schema; were the worker's entry missing from the executable, the schemas would be compiled on the main thread.
+    expect(threads()).toContain("Worker");
+    expect(await json(post(`${server.url}/events`, [{ topic: "wide", type: "w", payload: { p0: "a" } }, { topic: "wide", type: "w", payload: { p7: "12345" } }]))).toEqual({
+      status: 400,
+      body: { error: "events[1]: Schema validation failed for 'w': payload/p7 must NOT have more than 4 characters", code: "SCHEMA_VALIDATION_FAILED" },
+    });
+    expect(await json(post(`${server.url}/events`, [{ topic: "wide", type: "w", payload: { p0: "a" } }]))).toEqual({ status: 201, body: { eventIds: ["wide-1"] } });
     expect(await server.terminate()).toBe(0);
   }, TIMEOUT_MS);
 
