@@ -17,7 +17,9 @@ import { BODY_ERRORS, EventsModel, queryInteger, INVALID_TOPIC_NAME_EXAMPLE, TOP
  */
 async function validateCurrent(registry: TopicRegistry, body: unknown, maxBatchEvents: number) {
   try {
-    return validateBatch(registry, body, maxBatchEvents);
+    const events = validateBatch(registry, body, maxBatchEvents);
+    // Awaited here only when it is a promise (large batches, worker-kept validators), so its refusals are caught too.
+    return events instanceof Promise ? await events : events;
   } catch (error) {
     if (!(error instanceof UnknownTopicError || error instanceof UnknownEventTypeError)) throw error;
     const topics = (body as { topic?: unknown }[]).map((item) => item?.topic).filter((topic): topic is string => typeof topic === "string");
