@@ -55,6 +55,40 @@ describe("nesting is refused before anything parses it", () => {
   });
 });
 
+describe("a large body is parsed a piece at a time, to the same value", () => {
+  using dir = tempDir();
+  let store: Store;
+  beforeAll(async () => {
+    store = await startStore(dir.path);
+    await store.createTopic("t");
+  });
+  afterAll(() => store.server.stop());
+
+  // The densest nesting the depth limit allows, filling most of MAX_BODY_BYTES, around members that
+  // JSON.parse treats specially: a repeated key, index-like keys it orders first, an own __proto__, escapes.
+  const densest = Array.from({ length: 8000 }, () => deep(60)).join(",");
+  const body = `[{"topic":"t","type":"e","payload":{"n":1,"dup":"first","b":[${densest}],"10":"ten","2":"two","__proto__":{"x":[1]},"s":"\\u00e9\\/\\n","dup":"last"}}]`;
+
+  test("a 1 MiB payload is stored as JSON.stringify of what JSON.parse makes of it, byte for byte", async () => {
+    expect(body.length).toBeGreaterThan(900_000);
+    const sent = await fetch(`${store.url}/events`, { method: "POST", body, headers: { "content-type": "application/json" } });
+    expect({ status: sent.status, body: await sent.json() }).toEqual({ status: 201, body: { eventIds: ["t-1"] } });
+    const read = await (await fetch(`${store.url}/topics/t/events`)).text();
+    const expected = JSON.stringify(JSON.parse(body)[0].payload);
+    expect(expected.startsWith('{"2":"two","10":"ten","n":1,"dup":"last","b":[[[[')).toBe(true);
+    expect(read).toContain(`,"payload":${expected}}`);
+    expect(Object.getPrototypeOf(JSON.parse(read).events[0].payload)).toBe(Object.prototype);
+  });
+
+  test("a large body broken anywhere is 400 MALFORMED_JSON and stores nothing", async () => {
+    for (const broken of [body.replace('"dup":"last"', '"dup":"last",'), body.replace("]]],[[[", "]]],,[[["), body.slice(0, -1), `${body} x`, body.replace('"10":', "10:")]) {
+      const answer = await fetch(`${store.url}/events`, { method: "POST", body: broken, headers: { "content-type": "application/json" } });
+      expect({ status: answer.status, body: await answer.json() }).toEqual({ status: 400, body: { error: "Request body is not valid JSON", code: "MALFORMED_JSON" } });
+    }
+    expect((await store.api("GET", "/topics/t")).body.sequence).toBe(1);
+  });
+});
+
 describe("stored size follows request size", () => {
   fileTest("topic and consumer documents are stored compactly, close to the request's size", async () => {
     using dir = tempDir();

@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { MalformedJsonError, NestingTooDeepError, PayloadTooLargeError, RequestTimeoutError } from "../errors.ts";
 import { exceedsJsonDepth } from "../json/json-depth.ts";
+import { JSON_PIECE_CHARS, parseJsonInPieces } from "../json/json-in-pieces.ts";
 
 export interface JsonBodyOptions {
   /** Larger bodies get 413, whether declared or streamed. */
@@ -16,7 +17,9 @@ export interface JsonBodyOptions {
  * runs before the step it protects: a declared Content-Length over the limit
  * is refused unread, a chunked body is counted as it streams and cut off at
  * the limit, a slow body is cut off at its deadline, and the nesting depth
- * is measured on the bytes before anything parses them.
+ * is measured on the bytes before anything parses them. A large body is
+ * parsed in pieces, so the requests answered meanwhile wait for one piece,
+ * not for the whole body.
  */
 export function jsonBody(options: JsonBodyOptions) {
   const { maxBodyBytes, maxJsonDepth, bodyTimeoutMs } = options;
@@ -26,7 +29,7 @@ export function jsonBody(options: JsonBodyOptions) {
     if (exceedsJsonDepth(bytes, maxJsonDepth)) throw new NestingTooDeepError(maxJsonDepth);
     const text = decode(bytes);
     try {
-      return JSON.parse(text) as unknown;
+      return text.length < JSON_PIECE_CHARS ? (JSON.parse(text) as unknown) : await parseJsonInPieces(text);
     } catch (error) {
       throw new MalformedJsonError({ cause: error });
     }

@@ -1,4 +1,5 @@
 import { InvalidRequestError, SchemaValidationError, UnknownEventTypeError, UnknownTopicError } from "../errors.ts";
+import { stringifyJson } from "../json/json-in-pieces.ts";
 import type { AppendEvent } from "../store/event-log.ts";
 import type { RemoteValidator } from "./schema-compiler.ts";
 import type { TopicRegistry } from "./topic-registry.ts";
@@ -103,7 +104,7 @@ function validateEvent(registry: TopicLookup, item: PublishInput, i: number, def
   try {
     if (typeof validate === "function") failure = validate(payload);
     else defer(validate, payload, i, type);
-    payloadJson = JSON.stringify(payload);
+    payloadJson = stringifyJson(payload);
   } catch (error) {
     // Only nesting deep enough to exhaust the stack makes these throw.
     throw new InvalidRequestError(`${at(i)}.payload is nested too deeply`, "PAYLOAD_TOO_DEEP", { cause: error });
