@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { DEFAULT_MAX_LOCAL_VALIDATOR_BYTES, type LocalValidator, type PayloadValidator, SchemaCompiler } from "../src/topics/schema-compiler.ts";
+import { processThreads } from "./utils.ts";
 
 /** An event schema of `count` string properties of at most 4 characters. */
 function wideSchema(count: number) {
@@ -31,6 +32,20 @@ describe("SchemaCompiler", () => {
       compiling = false;
       // Compiled on this thread, the loop could not turn at all until it was done (ajv takes over 100 ms for this schema).
       expect(turns).toBeGreaterThan(20);
+    } finally {
+      compiler.close();
+    }
+  });
+
+  test.skipIf(process.platform !== "linux")("the worker runs at the lowest CPU priority, so on a busy machine it waits for the request thread", async () => {
+    const compiler = new SchemaCompiler();
+    try {
+      await compiler.compile(wideSchema(10), 0);
+      const threads = processThreads(process.pid);
+      const workers = threads.filter((thread) => thread.name === "Worker");
+      expect(workers.length).toBeGreaterThan(0);
+      expect(new Set(workers.map((thread) => thread.nice))).toEqual(new Set([19]));
+      expect(threads.find((thread) => thread.id === process.pid)?.nice).toBe(0);
     } finally {
       compiler.close();
     }

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AppDeps } from "../src/app.ts";
@@ -167,4 +167,14 @@ export function expectedHealth(consumers: number, runningDispatchers: string[]):
   const spec = { status: "healthy", consumers, runningDispatchers };
   if (TEST_NATS_URL === "") return spec;
   return { ...spec, node: expect.any(String), cluster: { reachable: true, stream: { name: expect.stringMatching(/_events$/), leader: expect.any(String), replicas: [] } } };
+}
+
+/** The threads of a Linux process as /proc tells them: id, name and nice value. */
+export function processThreads(pid: number): { id: number; name: string; nice: number }[] {
+  return readdirSync(`/proc/${pid}/task`).map((task) => {
+    const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, "utf8");
+    // The name is in parentheses and may hold spaces; nice is field 19 of proc_pid_stat(5), index 16 after the name.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { id: Number(task), name: readFileSync(`/proc/${pid}/task/${task}/comm`, "utf8").trim(), nice: Number(fields[16]) };
+  });
 }

@@ -3,6 +3,7 @@
  * sources off the thread that answers requests, and keeps the validators
  * too large to instantiate there, checking payloads against them.
  */
+import { runThisThreadInBackground } from "../os/thread-priority.ts";
 import { SchemaCodegen, type SchemaDraft } from "./schema-codegen.ts";
 import { errorsText, type GeneratedValidator, loadValidator } from "./validator-module.ts";
 
@@ -21,6 +22,9 @@ export type WorkerReply =
   | { id: number; error: string };
 
 declare const self: Worker;
+
+// Compiling a large schema takes a CPU for up to seconds; on a machine with few cores it must not take turns with the request thread.
+runThisThreadInBackground();
 
 const codegen = new SchemaCodegen();
 const kept = new Map<number, GeneratedValidator>();

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
 import { SETTINGS, flagName } from "../../src/config.ts";
 import { startServerProcess } from "../server-process.ts";
-import { tempDir } from "../utils.ts";
+import { processThreads, tempDir } from "../utils.ts";
 import { compiledBinary } from "./binary.ts";
 
 const BINARY = compiledBinary();
@@ -126,6 +126,10 @@ describe(`the compiled executable (${BINARY})`, () => {
     expect((await post(`${server.url}/topics`, { name: "wide", schemas: [{ eventType: "w", type: "object", properties }] })).status).toBe(201);
     // Started for the first schema; were the worker's entry missing from the executable, the schemas would be compiled on the main thread.
     expect(threads()).toContain("Worker");
+    // At the lowest CPU priority (nice 19), set through the C library from inside the executable; the request thread stays at 0.
+    const threadsNow = processThreads(server.process.pid);
+    expect(new Set(threadsNow.filter((thread) => thread.name === "Worker").map((thread) => thread.nice))).toEqual(new Set([19]));
+    expect(threadsNow.find((thread) => thread.id === server.process.pid)?.nice).toBe(0);
     expect(await json(post(`${server.url}/events`, [{ topic: "wide", type: "w", payload: { p0: "a" } }, { topic: "wide", type: "w", payload: { p7: "12345" } }]))).toEqual({
       status: 400,
       body: { error: "events[1]: Schema validation failed for 'w': payload/p7 must NOT have more than 4 characters", code: "SCHEMA_VALIDATION_FAILED" },
