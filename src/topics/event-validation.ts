@@ -40,7 +40,7 @@ export function validateBatch(registry: TopicRegistry, body: unknown, maxBatchEv
   if (body.length > VALIDATION_SLICE) return validateInSlices(registry, body);
   const events = new Array<AppendEvent>(body.length);
   let remote: RemoteChecks | null = null;
-  const defer = (validator: RemoteValidator, payload: unknown, i: number, type: string) => (remote ??= new RemoteChecks()).add(validator, payload, i, type);
+  const defer = (validator: RemoteValidator, payloadJson: string, i: number, type: string) => (remote ??= new RemoteChecks()).add(validator, payloadJson, i, type);
   for (let i = 0; i < body.length; i++) {
     try {
       events[i] = validateEvent(registry, body[i] as PublishInput, i, defer);
@@ -82,7 +82,7 @@ async function validateInSlices(registry: TopicRegistry, body: unknown[]): Promi
   return events;
 }
 
-type DeferCheck = (validator: RemoteValidator, payload: unknown, i: number, type: string) => void;
+type DeferCheck = (validator: RemoteValidator, payloadJson: string, i: number, type: string) => void;
 
 function validateEvent(registry: TopicLookup, item: PublishInput, i: number, defer: DeferCheck): AppendEvent {
   if (!isPlainObject(item)) throw new InvalidRequestError(`${at(i)} must be an object with topic, type and payload`);
@@ -103,8 +103,8 @@ function validateEvent(registry: TopicLookup, item: PublishInput, i: number, def
   let payloadJson: string;
   try {
     if (typeof validate === "function") failure = validate(payload);
-    else defer(validate, payload, i, type);
     payloadJson = stringifyJson(payload);
+    if (typeof validate !== "function") defer(validate, payloadJson, i, type);
   } catch (error) {
     // Only nesting deep enough to exhaust the stack makes these throw.
     throw new InvalidRequestError(`${at(i)}.payload is nested too deeply`, "PAYLOAD_TOO_DEEP", { cause: error });
@@ -117,15 +117,15 @@ function validateEvent(registry: TopicLookup, item: PublishInput, i: number, def
 
 /** A batch's payloads whose validators are kept on the schema worker, grouped by validator. */
 class RemoteChecks {
-  private readonly groups = new Map<RemoteValidator, { payloads: unknown[]; positions: number[]; types: string[] }>();
+  private readonly groups = new Map<RemoteValidator, { payloadsJson: string[]; positions: number[]; types: string[] }>();
 
-  add(validator: RemoteValidator, payload: unknown, i: number, type: string): void {
+  add(validator: RemoteValidator, payloadJson: string, i: number, type: string): void {
     let group = this.groups.get(validator);
     if (group === undefined) {
-      group = { payloads: [], positions: [], types: [] };
+      group = { payloadsJson: [], positions: [], types: [] };
       this.groups.set(validator, group);
     }
-    group.payloads.push(payload);
+    group.payloadsJson.push(payloadJson);
     group.positions.push(i);
     group.types.push(type);
   }
@@ -134,10 +134,10 @@ class RemoteChecks {
   async settle(): Promise<void> {
     let first: { i: number; error: Error } | null = null;
     await Promise.all(
-      [...this.groups].map(async ([validator, { payloads, positions, types }]) => {
+      [...this.groups].map(async ([validator, { payloadsJson, positions, types }]) => {
         let failures: (string | null)[];
         try {
-          failures = await validator.checkAll(payloads);
+          failures = await validator.checkAll(payloadsJson);
         } catch (error) {
           const i = positions[0]!;
           if (first === null || i < first.i) first = { i, error: new InvalidRequestError(`${at(i)}.payload is nested too deeply`, "PAYLOAD_TOO_DEEP", { cause: error }) };

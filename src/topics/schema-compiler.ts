@@ -13,9 +13,13 @@ export interface EventSchema {
 /** Checks one payload on this thread: null when valid, else why not. */
 export type LocalValidator = (payload: unknown) => string | null;
 
-/** A validator kept on the schema worker: checks a request's payloads in one round trip. */
+/**
+ * A validator kept on the schema worker: checks a request's payloads in one
+ * round trip. It takes their JSON (as stored), which crosses to the worker as
+ * strings: copying the objects would cost this thread milliseconds per MiB.
+ */
 export interface RemoteValidator {
-  checkAll(payloads: unknown[]): Promise<(string | null)[]>;
+  checkAll(payloadsJson: readonly string[]): Promise<(string | null)[]>;
 }
 
 export type PayloadValidator = LocalValidator | RemoteValidator;
@@ -109,7 +113,8 @@ export class SchemaCompiler {
     const id = this.nextId++;
     let reply: WorkerReply;
     try {
-      reply = await this.ask(worker, { op: "generate", id, schema, draft, keepAbove: this.maxLocalValidatorBytes });
+      // As JSON: a string crosses to the worker at memcpy speed, an object graph is cloned here node by node.
+      reply = await this.ask(worker, { op: "generate", id, schemaJson: JSON.stringify(schema), draft, keepAbove: this.maxLocalValidatorBytes });
     } catch (error) {
       if (error instanceof SchemaWorkerLostError) return localValidator(this.generateHere(schema, draft));
       throw error;
@@ -117,15 +122,15 @@ export class SchemaCompiler {
     if ("source" in reply) return localValidator(reply.source);
     if (!("kept" in reply)) throw new Error(("error" in reply && reply.error) || "The schema worker gave no validator");
     const remote: RemoteValidator = {
-      checkAll: async (payloads) => {
+      checkAll: async (payloadsJson) => {
         const kept = this.workerFailed ? null : this.worker;
         // The worker is gone (it died, or the compiler was closed): the validator is generated here, once.
-        if (kept === null) return payloads.map(this.fallbackFor(remote, schema, draft));
+        if (kept === null) return this.checkHere(remote, schema, draft, payloadsJson);
         let answer: WorkerReply;
         try {
-          answer = await this.ask(kept, { op: "check", id: this.nextId++, validator: id, payloads });
+          answer = await this.ask(kept, { op: "check", id: this.nextId++, validator: id, payloadsJson: [...payloadsJson] });
         } catch (error) {
-          if (error instanceof SchemaWorkerLostError) return payloads.map(this.fallbackFor(remote, schema, draft));
+          if (error instanceof SchemaWorkerLostError) return this.checkHere(remote, schema, draft, payloadsJson);
           throw error;
         }
         if (!("failures" in answer)) throw new Error(("error" in answer && answer.error) || "The schema worker gave no answer");
@@ -138,13 +143,13 @@ export class SchemaCompiler {
 
   private readonly fallbacks = new WeakMap<RemoteValidator, LocalValidator>();
 
-  private fallbackFor(remote: RemoteValidator, schema: object, draft: SchemaDraft): LocalValidator {
+  private checkHere(remote: RemoteValidator, schema: object, draft: SchemaDraft, payloadsJson: readonly string[]): (string | null)[] {
     let local = this.fallbacks.get(remote);
     if (local === undefined) {
       local = localValidator(this.generateHere(schema, draft));
       this.fallbacks.set(remote, local);
     }
-    return local;
+    return payloadsJson.map((json) => local(JSON.parse(json)));
   }
 
   private ask(worker: SchemaWorker, request: WorkerRequest & { id: number }): Promise<WorkerReply> {

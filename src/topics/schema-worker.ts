@@ -9,9 +9,9 @@ import { errorsText, type GeneratedValidator, loadValidator } from "./validator-
 
 export type WorkerRequest =
   /** Generate a validator's source; keep the validator here when the source is longer than `keepAbove`. */
-  | { op: "generate"; id: number; schema: object; draft: SchemaDraft; keepAbove: number }
-  /** Check payloads against the validator kept as `id`. */
-  | { op: "check"; id: number; validator: number; payloads: unknown[] }
+  | { op: "generate"; id: number; schemaJson: string; draft: SchemaDraft; keepAbove: number }
+  /** Check payloads (their JSON) against the validator kept as `validator`. */
+  | { op: "check"; id: number; validator: number; payloadsJson: string[] }
   /** Forget the validator kept as `validator`. */
   | { op: "drop"; validator: number };
 
@@ -32,7 +32,7 @@ const kept = new Map<number, GeneratedValidator>();
 function answer(request: WorkerRequest): WorkerReply | null {
   switch (request.op) {
     case "generate": {
-      const source = codegen.generate(request.schema, request.draft);
+      const source = codegen.generate(JSON.parse(request.schemaJson) as object, request.draft);
       if (source.length <= request.keepAbove) return { id: request.id, source };
       // Kept here; its source (megabytes for the largest schemas) is not copied back.
       kept.set(request.id, loadValidator(source));
@@ -41,7 +41,7 @@ function answer(request: WorkerRequest): WorkerReply | null {
     case "check": {
       const validate = kept.get(request.validator);
       if (validate === undefined) return { id: request.id, error: `No validator ${request.validator} is kept` };
-      return { id: request.id, failures: request.payloads.map((payload) => (validate(payload) ? null : errorsText(validate.errors, "payload"))) };
+      return { id: request.id, failures: request.payloadsJson.map((json) => (validate(JSON.parse(json)) ? null : errorsText(validate.errors, "payload"))) };
     }
     case "drop":
       kept.delete(request.validator);
