@@ -1,7 +1,9 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { BenchContext } from "../lib/context.ts";
 import { BENCH_SCHEMA, createStore, publishItem, TOPIC } from "../lib/fixture.ts";
 import { int, ms, renderTable } from "../lib/format.ts";
-import { startServer } from "../lib/server-process.ts";
+import { type ServerCommand, startServer } from "../lib/server-process.ts";
 import { median } from "../lib/stats.ts";
 
 /** The limits the bodies are built against: the server's defaults. */
@@ -21,11 +23,15 @@ export interface StallRow {
   requestMs: number[];
   /** The longest a GET /health waited while the hostile request was in flight, per repeat. */
   worstHealthMs: number[];
+  /** The longest the server's event loop went without turning meanwhile, per repeat (lib/loop-monitor.ts); empty for the compiled binary. */
+  loopBlockMs: number[];
 }
 
 export interface StallResult {
   /** Longest /health wait with nothing else going on, for comparison. */
   idleWorstHealthMs: number;
+  /** Longest event-loop block with only the prober running, for comparison; null for the compiled binary. */
+  idleLoopBlockMs: number | null;
   rows: StallRow[];
 }
 
@@ -85,62 +91,115 @@ const HOSTILE: HostileRequest[] = [
 
 /**
  * How long one request can hold up the others: GET /health is sent back to
- * back while a single hostile request (the deepest or the largest body the
- * limits allow, and bodies just past them) is handled; the longest /health
- * wait is the stall that request caused.
+ * back, from a process of its own, while a single hostile request (the
+ * deepest or the largest body the limits allow, and bodies just past them)
+ * is handled; the longest /health wait is the stall that request caused.
  */
 export async function runStall(ctx: BenchContext): Promise<StallResult> {
   const store = createStore("stall");
-  const server = await startServer(ctx.ours, store.env);
+  const monitored = withLoopMonitor(ctx.ours, join(store.root, "loop-monitor-url"));
+  const server = await startServer(monitored.command, { ...store.env, ...monitored.env });
+  const loop = await monitored.connect();
+  const prober = startProber(server.url);
   try {
-    const idle = await probeWhile(server.url, Bun.sleep(500));
+    await loop.longestMs();
+    const idle = await prober.during(Bun.sleep(500));
+    const idleLoop = await loop.longestMs();
     const rows: StallRow[] = [];
     for (const hostile of HOSTILE) {
       ctx.progress(`stall: ${hostile.method} ${hostile.path(0)} — ${hostile.label}`);
-      const row: StallRow = { label: hostile.label, method: hostile.method, path: hostile.path(0), bodyBytes: 0, status: 0, requestMs: [], worstHealthMs: [] };
+      const row: StallRow = { label: hostile.label, method: hostile.method, path: hostile.path(0), bodyBytes: 0, status: 0, requestMs: [], worstHealthMs: [], loopBlockMs: [] };
       for (let i = 0; i < REPEATS; i++) {
         const body = hostile.body(i);
         row.bodyBytes = Buffer.byteLength(body);
+        await loop.longestMs();
         const started = performance.now();
         const request = fetch(`${server.url}${hostile.path(i)}`, { method: hostile.method, body, headers: { "content-type": "application/json" } }).then(async (r) => {
           await r.arrayBuffer();
           row.requestMs.push(performance.now() - started);
           return r.status;
         });
-        const worst = await probeWhile(server.url, request);
+        const worst = await prober.during(request);
         row.status = await request;
         row.worstHealthMs.push(worst);
+        const block = await loop.longestMs();
+        if (block !== null) row.loopBlockMs.push(block);
       }
       rows.push(row);
     }
-    return { idleWorstHealthMs: idle, rows };
+    return { idleWorstHealthMs: idle, idleLoopBlockMs: idleLoop, rows };
   } finally {
+    prober.stop();
     await server.stop();
     store.remove();
   }
 }
 
-/** Sends GET /health back to back until `until` settles; the longest wait. */
-async function probeWhile(url: string, until: Promise<unknown>): Promise<number> {
-  let done = false;
-  until.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  let worst = 0;
-  do {
-    const started = performance.now();
-    await (await fetch(`${url}/health`)).arrayBuffer();
-    worst = Math.max(worst, performance.now() - started);
-  } while (!done);
-  return worst;
+/**
+ * The server command with lib/loop-monitor.ts preloaded, when it runs from
+ * source (a compiled binary cannot preload): `connect` once it is up.
+ */
+function withLoopMonitor(command: ServerCommand, urlFile: string) {
+  const fromSource = command.argv[0] === process.execPath;
+  // `bun --preload <file> src/main.ts`: the preload goes before the script, without `run`.
+  const script = command.argv.slice(1).filter((arg) => arg !== "run");
+  const preloaded: ServerCommand = fromSource ? { ...command, argv: [command.argv[0]!, "--preload", join(import.meta.dir, "..", "lib", "loop-monitor.ts"), ...script] } : command;
+  return {
+    command: preloaded,
+    env: { LOOP_MONITOR_URL_FILE: urlFile },
+    async connect() {
+      const url = fromSource && existsSync(urlFile) ? readFileSync(urlFile, "utf8") : null;
+      return {
+        /** The longest block since the last call; null without a monitor. */
+        async longestMs(): Promise<number | null> {
+          if (url === null) return null;
+          return ((await (await fetch(url)).json()) as { longestMs: number }).longestMs;
+        },
+      };
+    },
+  };
+}
+
+/** The health prober (lib/health-prober.ts) as a child process: `during(work)` is the longest /health wait while `work` runs. */
+function startProber(url: string) {
+  const child = Bun.spawn([process.execPath, join(import.meta.dir, "..", "lib", "health-prober.ts"), url], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  const nextLine = async (): Promise<string> => {
+    for (;;) {
+      const newline = buffered.indexOf("\n");
+      if (newline >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        return line;
+      }
+      const { value, done } = await lines.read();
+      if (done) throw new Error("the health prober exited");
+      buffered += value;
+    }
+  };
+  return {
+    async during(work: Promise<unknown>): Promise<number> {
+      child.stdin.write("start\n");
+      child.stdin.flush();
+      await work.catch(() => {});
+      child.stdin.write("stop\n");
+      child.stdin.flush();
+      return Number(await nextLine());
+    },
+    stop() {
+      child.kill();
+    },
+  };
 }
 
 export function stallTable(result: StallResult): string {
+  const loopColumn = (values: number[]) => (values.length === 0 ? "n/a" : `${ms(Math.max(...values))} / ${ms(median(values))}`);
+  const idleLoop = result.idleLoopBlockMs === null ? "n/a" : `${ms(result.idleLoopBlockMs)} ms`;
   return [
     renderTable(
-      `Worst single request: the longest GET /health wait while one request is handled (target < 10 ms; idle: ${ms(result.idleWorstHealthMs)} ms)`,
-      ["request", "body bytes", "status", "request ms (median)", "worst /health ms (max of 5)", "median of 5"],
+      `Worst single request: the longest GET /health wait while one request is handled, and the server's longest event-loop block (target < 10 ms; idle: ${ms(result.idleWorstHealthMs)} ms, loop ${idleLoop})`,
+      ["request", "body bytes", "status", "request ms (median)", "worst /health ms (max of 5)", "median of 5", "loop block ms (max / median)"],
       result.rows.map((row) => [
         `${row.method} ${row.path}: ${row.label}`,
         int(row.bodyBytes),
@@ -148,6 +207,7 @@ export function stallTable(result: StallResult): string {
         ms(median(row.requestMs)),
         ms(Math.max(...row.worstHealthMs)),
         ms(median(row.worstHealthMs)),
+        loopColumn(row.loopBlockMs ?? []),
       ]),
     ),
   ].join("\n");
