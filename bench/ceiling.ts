@@ -7,48 +7,14 @@
  *
  *   PORT=0 DATA_DIR=<dir> bun bench/ceiling.ts   → prints "listening on http://…"
  */
-import { fdatasync, mkdirSync, openSync, writeSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { groupCommitFile } from "./lib/group-commit-file.ts";
 
 const dataDir = process.env.DATA_DIR ?? ".";
 mkdirSync(dataDir, { recursive: true });
-const fd = openSync(join(dataDir, "ceiling.jsonl"), "a");
-
-interface Waiting {
-  lines: string;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
-let queue: Waiting[] = [];
-let flushing = false;
+const append = groupCommitFile(join(dataDir, "ceiling.jsonl"));
 let sequence = 0;
-
-// The same fdatasync path the event store uses (libuv thread pool, off the event loop).
-const sync = () => new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
-
-async function flush(): Promise<void> {
-  flushing = true;
-  while (queue.length > 0) {
-    const group = queue;
-    queue = [];
-    try {
-      writeSync(fd, group.map((w) => w.lines).join(""));
-      await sync();
-      for (const w of group) w.resolve();
-    } catch (error) {
-      for (const w of group) w.reject(error);
-    }
-  }
-  flushing = false;
-}
-
-function append(lines: string): Promise<void> {
-  const { promise, resolve, reject } = Promise.withResolvers<void>();
-  queue.push({ lines, resolve, reject });
-  if (!flushing) void flush();
-  return promise;
-}
 
 const server = Bun.serve({
   port: Number(process.env.PORT ?? 0),

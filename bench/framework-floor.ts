@@ -7,49 +7,17 @@
  *
  *   PORT=0 DATA_DIR=<dir> bun bench/framework-floor.ts   → prints "listening on http://…"
  */
-import { fdatasync, mkdirSync, openSync, writeSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Elysia } from "elysia";
 import { jsonBody } from "../src/http/json-body.ts";
 import { publishBatchModel } from "../src/http/models.ts";
+import { groupCommitFile } from "./lib/group-commit-file.ts";
 
 const dataDir = process.env.DATA_DIR ?? ".";
 mkdirSync(dataDir, { recursive: true });
-const fd = openSync(join(dataDir, "floor.jsonl"), "a");
-
-interface Waiting {
-  lines: string;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
-let queue: Waiting[] = [];
-let flushing = false;
+const append = groupCommitFile(join(dataDir, "floor.jsonl"));
 let sequence = 0;
-const sync = () => new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
-
-async function flush(): Promise<void> {
-  flushing = true;
-  while (queue.length > 0) {
-    const group = queue;
-    queue = [];
-    try {
-      writeSync(fd, group.map((w) => w.lines).join(""));
-      await sync();
-      for (const w of group) w.resolve();
-    } catch (error) {
-      for (const w of group) w.reject(error);
-    }
-  }
-  flushing = false;
-}
-
-function append(lines: string): Promise<void> {
-  const { promise, resolve, reject } = Promise.withResolvers<void>();
-  queue.push({ lines, resolve, reject });
-  if (!flushing) void flush();
-  return promise;
-}
 
 const JSON_CONTENT = { "content-type": "application/json" };
 const app = new Elysia()

@@ -4,7 +4,7 @@ import { MemoryTopicStore } from "../src/backends/memory/memory-stores.ts";
 import { VALIDATION_SLICE, validateBatch } from "../src/topics/event-validation.ts";
 import { SchemaCompiler } from "../src/topics/schema-compiler.ts";
 import { TopicRegistry } from "../src/topics/topic-registry.ts";
-import { SIMPLE_SCHEMA } from "./utils.ts";
+import { SIMPLE_SCHEMA, turnsDuring } from "./utils.ts";
 
 const registry = new TopicRegistry({ store: new MemoryTopicStore(new MemoryData()), compiler: new SchemaCompiler() });
 await registry.create("t", [SIMPLE_SCHEMA]);
@@ -15,23 +15,6 @@ afterAll(() => registry.close());
 
 type Item = { topic: string; type: string; payload: Record<string, unknown> };
 const event = (n: unknown): Item => ({ topic: "t", type: "e", payload: { n } });
-
-/** The event loop's turns while `work` runs. */
-async function turnsDuring(work: () => unknown): Promise<number> {
-  let turns = 0;
-  let working = true;
-  const spin = () => {
-    turns++;
-    if (working) setImmediate(spin);
-  };
-  setImmediate(spin);
-  try {
-    await work();
-  } finally {
-    working = false;
-  }
-  return turns;
-}
 
 describe("validateBatch", () => {
   test(`a batch of up to ${VALIDATION_SLICE} events is checked at once, synchronously`, () => {

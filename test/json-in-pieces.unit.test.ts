@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { JSON_PIECE_CHARS, parseJsonInPieces, stringifyJson } from "../src/json/json-in-pieces.ts";
+import { turnsDuring } from "./utils.ts";
 
 const whitespace = fc.constantFrom("", "", " ", "\n", "\t \r\n");
 const key = fc.oneof(fc.constantFrom("a", "b", "__proto__", "0", "1", "10", "01", "-1", "4294967294", "4294967295", "constructor"), fc.string({ maxLength: 6 }));
@@ -71,15 +72,11 @@ describe("parseJsonInPieces", () => {
   test("a 1 MiB body of the densest nesting is parsed with the event loop turning between pieces", async () => {
     const item = "[".repeat(60) + "]".repeat(60);
     const text = `[{"payload":{"d":[${Array.from({ length: 8600 }, () => item).join(",")}]}}]`;
-    let turns = 0;
-    let parsing = true;
-    const spin = () => {
-      turns++;
-      if (parsing) setImmediate(spin);
-    };
-    setImmediate(spin);
-    const parsed = (await parseJsonInPieces(text)) as [{ payload: { d: unknown[] } }];
-    parsing = false;
+    let parsed: [{ payload: { d: unknown[] } }] | undefined;
+    const turns = await turnsDuring(async () => {
+      parsed = (await parseJsonInPieces(text)) as [{ payload: { d: unknown[] } }];
+    });
+    if (parsed === undefined) throw new Error("not parsed");
     expect(turns).toBeGreaterThanOrEqual(Math.floor(text.length / JSON_PIECE_CHARS));
     expect(parsed[0].payload.d.length).toBe(8600);
     expect(stringifyJson(parsed[0].payload)).toBe(JSON.stringify(JSON.parse(text)[0].payload));

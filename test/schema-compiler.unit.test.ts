@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { DEFAULT_MAX_LOCAL_VALIDATOR_BYTES, type LocalValidator, type PayloadValidator, SchemaCompiler } from "../src/topics/schema-compiler.ts";
-import { processThreads } from "./utils.ts";
+import { processThreads, turnsDuring } from "./utils.ts";
 
 /** An event schema of `count` string properties of at most 4 characters. */
 function wideSchema(count: number) {
@@ -21,15 +21,7 @@ describe("SchemaCompiler", () => {
   test("generating runs on the schema worker: this thread keeps turning while a 1 000-property schema compiles", async () => {
     const compiler = new SchemaCompiler();
     try {
-      let turns = 0;
-      let compiling = true;
-      const spin = () => {
-        turns++;
-        if (compiling) setImmediate(spin);
-      };
-      setImmediate(spin);
-      await compiler.compile(wideSchema(1000), 0);
-      compiling = false;
+      const turns = await turnsDuring(() => compiler.compile(wideSchema(1000), 0));
       // Compiled on this thread, the loop could not turn at all until it was done (ajv takes over 100 ms for this schema).
       expect(turns).toBeGreaterThan(20);
     } finally {

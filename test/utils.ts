@@ -178,3 +178,20 @@ export function processThreads(pid: number): { id: number; name: string; nice: n
     return { id: Number(task), name: readFileSync(`/proc/${pid}/task/${task}/comm`, "utf8").trim(), nice: Number(fields[16]) };
   });
 }
+
+/** The event loop's turns while `work` runs. */
+export async function turnsDuring(work: () => unknown): Promise<number> {
+  let turns = 0;
+  let working = true;
+  const spin = () => {
+    turns++;
+    if (working) setImmediate(spin);
+  };
+  setImmediate(spin);
+  try {
+    await work();
+  } finally {
+    working = false;
+  }
+  return turns;
+}
