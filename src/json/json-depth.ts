@@ -8,6 +8,7 @@
 /** Deeper than this is no real schema or payload. @default 64 */
 export const DEFAULT_MAX_JSON_DEPTH = 64;
 
+// Local copies of json-tokens.ts: this loop runs over every byte of every body, and imported bindings made it slower here.
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_ARRAY = 0x5b;

@@ -11,19 +11,12 @@
  * a megabyte of nested arrays at once would stall as long as parsing it.
  */
 
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from "./json-tokens.ts";
+
 /** Characters handed to one JSON.parse call; at 20–40 ms per MiB of the densest JSON, a piece is about a millisecond. */
 export const JSON_PIECE_CHARS = 32 * 1024;
 
 const SCAN_PIECES = 8;
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
 
 /** The JSON of containers parseJsonInPieces built, made as they were parsed. */
 const builtJson = new WeakMap<object, string>();
@@ -59,6 +52,40 @@ function isIndexKey(key: string): boolean {
 function setMember(object: Record<string, unknown>, key: string, value: unknown): void {
   if (key === "__proto__") Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
   else object[key] = value;
+}
+
+/**
+ * A large container's members as they are parsed: the current run of small
+ * ones (parsed together by one JSON.parse), and the JSON of those done.
+ */
+class Members {
+  json = "";
+  private runStart = -1;
+  private runEnd = -1;
+
+  constructor(
+    private readonly open: string,
+    private readonly close: string,
+  ) {}
+
+  /** Adds the small member at [start, end) to the run; true once the run is a piece long. */
+  extend(start: number, end: number, piece: number): boolean {
+    if (this.runStart < 0) this.runStart = start;
+    this.runEnd = end;
+    return this.runEnd - this.runStart >= piece;
+  }
+
+  /** The run as a JSON text of its own (in the container's brackets) and its length in the body; null when empty. Empties it. */
+  takeRun(text: string): { json: string; chars: number } | null {
+    if (this.runStart < 0) return null;
+    const run = { json: `${this.open}${text.slice(this.runStart, this.runEnd)}${this.close}`, chars: this.runEnd - this.runStart };
+    this.runStart = -1;
+    return run;
+  }
+
+  addJson(membersJson: string): void {
+    this.json = this.json === "" ? membersJson : `${this.json},${membersJson}`;
+  }
 }
 
 class PieceParser {
@@ -125,18 +152,20 @@ class PieceParser {
     return value;
   }
 
+  /** Parses the run of small members `members` holds, if any, and adds its JSON; the run is emptied. */
+  private async flushRun<T>(members: Members): Promise<T | null> {
+    const run = members.takeRun(this.text);
+    if (run === null) return null;
+    const parsed = (await this.parsePart(run.json, run.chars)) as T;
+    members.addJson(JSON.stringify(parsed).slice(1, -1));
+    return parsed;
+  }
+
   private async parseLargeArray(open: number, close: number): Promise<unknown[]> {
     const array: unknown[] = [];
-    let json = "";
-    const add = (elementsJson: string) => (json = json === "" ? elementsJson : `${json},${elementsJson}`);
-    let runStart = -1;
-    let runEnd = -1;
+    const members = new Members("[", "]");
     const flushRun = async () => {
-      if (runStart < 0) return;
-      const run = (await this.parsePart(`[${this.text.slice(runStart, runEnd)}]`, runEnd - runStart)) as unknown[];
-      for (const element of run) array.push(element);
-      add(JSON.stringify(run).slice(1, -1));
-      runStart = -1;
+      for (const element of (await this.flushRun<unknown[]>(members)) ?? []) array.push(element);
     };
     for (let at = this.firstMember(open, close); at < close; at = this.nextMember(at, close)) {
       const end = this.valueEnd(at, close);
@@ -144,16 +173,14 @@ class PieceParser {
         await flushRun();
         const element = await this.parseValue(at, end);
         array.push(element);
-        add(stringifyJson(element));
-      } else {
-        if (runStart < 0) runStart = at;
-        runEnd = end;
-        if (runEnd - runStart >= this.piece) await flushRun();
+        members.addJson(stringifyJson(element));
+      } else if (members.extend(at, end, this.piece)) {
+        await flushRun();
       }
       at = end;
     }
     await flushRun();
-    builtJson.set(array, `[${json}]`);
+    builtJson.set(array, `[${members.json}]`);
     return array;
   }
 
@@ -165,19 +192,14 @@ class PieceParser {
       if (keys.has(key) || isIndexKey(key)) reordered = true;
       keys.add(key);
     };
-    let json = "";
-    const add = (membersJson: string) => (json = json === "" ? membersJson : `${json},${membersJson}`);
-    let runStart = -1;
-    let runEnd = -1;
+    const members = new Members("{", "}");
     const flushRun = async () => {
-      if (runStart < 0) return;
-      const run = (await this.parsePart(`{${this.text.slice(runStart, runEnd)}}`, runEnd - runStart)) as Record<string, unknown>;
+      const run = await this.flushRun<Record<string, unknown>>(members);
+      if (run === null) return;
       for (const key of Object.keys(run)) {
         setMember(object, key, run[key]);
         noteKey(key);
       }
-      add(JSON.stringify(run).slice(1, -1));
-      runStart = -1;
     };
     for (let at = this.firstMember(open, close); at < close; at = this.nextMember(at, close)) {
       if (this.text.charCodeAt(at) !== QUOTE) invalid(at);
@@ -193,18 +215,16 @@ class PieceParser {
         const value = await this.parseValue(valueStart, end);
         setMember(object, key, value);
         noteKey(key);
-        add(`${JSON.stringify(key)}:${stringifyJson(value)}`);
-      } else {
-        if (runStart < 0) runStart = at;
-        runEnd = end;
-        if (runEnd - runStart >= this.piece) await flushRun();
+        members.addJson(`${JSON.stringify(key)}:${stringifyJson(value)}`);
+      } else if (members.extend(at, end, this.piece)) {
+        await flushRun();
       }
       at = end;
     }
     await flushRun();
     // A key given twice keeps its first place and its last value, and index-like keys come first
     // in ascending order: then the parts' JSON, in text order, is not the object's.
-    builtJson.set(object, reordered ? await this.stringifyMembers(object) : `{${json}}`);
+    builtJson.set(object, reordered ? await this.stringifyMembers(object) : `{${members.json}}`);
     return object;
   }
 
