@@ -13,7 +13,6 @@ export function createProcessMetrics(): Registry {
 }
 import type { ConsumerDetails, ConsumerStatus } from "../consumers/consumer-model.ts";
 import { LabelBudget, OTHER } from "./label-budget.ts";
-import { RequestSeries } from "./request-series.ts";
 
 /** What the metrics read at scrape time (from any backend, so asynchronously); nothing of it is touched while publishing. */
 export interface MetricsSources {
@@ -64,7 +63,10 @@ export class StoreMetrics {
   private snapshot: Snapshot | null = null;
   private readonly topicBudget: LabelBudget;
   private readonly pairBudget: LabelBudget;
-  private readonly requests = new RequestSeries();
+  private readonly requestChildren = new Map<string, { count: Counter.Internal; duration: Histogram.Internal<"method" | "route"> }>();
+
+  private readonly httpRequests: Counter<"method" | "route" | "status">;
+  private readonly httpDuration: Histogram<"method" | "route">;
   private readonly eventsAppended: Counter;
   private readonly batchesAppended: Counter;
   private readonly commitDuration: Histogram;
@@ -79,6 +81,14 @@ export class StoreMetrics {
     this.topicBudget = new LabelBudget(max);
     this.pairBudget = new LabelBudget(max);
     const registers = [this.registry];
+    this.httpRequests = new Counter({ name: "event_store_http_requests_total", help: "HTTP requests by route pattern and status", labelNames: ["method", "route", "status"], registers });
+    this.httpDuration = new Histogram({
+      name: "event_store_http_request_duration_seconds",
+      help: "Time from receiving a request until its response is ready (long-polls included)",
+      labelNames: ["method", "route"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
     this.eventsAppended = new Counter({ name: "event_store_events_appended_total", help: "Events stored (acknowledged)", registers });
     this.batchesAppended = new Counter({ name: "event_store_batches_appended_total", help: "Batches (POST /events) stored", registers });
     this.commitDuration = new Histogram({
@@ -111,7 +121,7 @@ export class StoreMetrics {
       this.snapshot = await this.read();
       // Before the counters are written: it drops the series of consumers gone since the last scrape.
       this.consumersNow();
-      const store = `${this.requests.exposition()}\n${await this.registry.metrics()}`;
+      const store = await this.registry.metrics();
       return this.processMetrics ? `${store}\n${await this.processMetrics.metrics()}` : store;
     } finally {
       this.snapshot = null;
@@ -124,7 +134,14 @@ export class StoreMetrics {
 
   /** One finished HTTP request; `route` is the matched pattern (`/topics/:topic`), so it is bounded by the route table. */
   observeRequest(method: string, route: string, status: number, seconds: number): void {
-    this.requests.observe(method, route, status, seconds);
+    const key = `${method} ${route} ${status}`;
+    let children = this.requestChildren.get(key);
+    if (children === undefined) {
+      children = { count: this.httpRequests.labels(method, route, String(status)), duration: this.httpDuration.labels(method, route) };
+      this.requestChildren.set(key, children);
+    }
+    children.count.inc();
+    children.duration.observe(seconds);
   }
 
   observeGroupCommit(stats: GroupCommitStats): void {
