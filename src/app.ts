@@ -59,15 +59,16 @@ export function createApp(deps: AppDeps) {
   const metrics = deps.metrics;
   const isPublic = (request: Request) =>
     isAdminAsset(request) || (deps.metricsPublic === true && request.method === "GET" && requestPath(request.url) === "/metrics");
+  const requests = metrics ? requestMetrics((method, route, status, seconds) => metrics.observeRequest(method, route, status, seconds)) : null;
   return new Elysia()
-    .onError(({ code, error, set }) => {
-      const response = toErrorResponse(code, error, reportError);
-      // Read by the request metrics, which otherwise see the status the handler had before it threw.
-      set.status = response.status;
+    .onError((context) => {
+      const response = toErrorResponse(context.code, context.error, reportError);
+      context.set.status = response.status;
+      requests?.failed(context, response.status);
       return response;
     })
-    // First, so every request is counted and timed, preflights and refused ones too.
-    .use(metrics ? requestMetrics((method, route, status, seconds) => metrics.observeRequest(method, route, status, seconds)) : new Elysia({ name: "request-metrics" }))
+    // First, so every request is counted and timed, refused ones too (a CORS preflight, answered before any route, is not).
+    .use(requests?.plugin ?? new Elysia({ name: "request-metrics" }))
     // First: a preflight never carries the token, and a 401/429 must still be readable by the page.
     .use(corsPolicy(deps.corsOrigins ?? []))
     // Before everything else, docs included: a refused request is neither routed nor parsed.

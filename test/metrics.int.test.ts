@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { FAST_RETRY, detailsWhen, startStore } from "./consumer-harness.ts";
 import { createProcessMetrics } from "../src/metrics/store-metrics.ts";
-import { Scrape } from "./prometheus.ts";
+import { defaultConfig } from "../src/config.ts";
+import { openEventStore } from "../src/event-store.ts";
+import { Scrape, parsePrometheusText } from "./prometheus.ts";
 import { tempDir } from "./utils.ts";
 import { startReceiver } from "./webhook-receiver.ts";
 
@@ -123,6 +125,37 @@ describe("GET /metrics after known traffic", () => {
     using dir = tempDir();
     await using store = await startStore(dir.path, { metricsEnabled: false });
     expect((await store.api("GET", "/metrics")).status).toBe(404);
+  });
+});
+
+describe("every answer is counted once", () => {
+  test("whoever gives it: a handler, the rate limit (429), authentication (401), an unknown path (404), an invalid body (400)", async () => {
+    using dir = tempDir();
+    const config = { ...defaultConfig(), dataDir: `${dir.path}/data`, configDir: `${dir.path}/config`, rateLimitPerMinute: 2, authTokens: ["t0k"] };
+    // Each request names its client, so the rate limit refuses exactly the one that is a client's third.
+    const store = await openEventStore(config, { report: () => {}, app: { reportError: () => {}, clientAddress: (request) => request.headers.get("x-client") ?? "none" } });
+    try {
+      const send = async (method: string, path: string, client: string, headers: Record<string, string> = {}, body?: string) =>
+        (await store.app.handle(new Request(`http://localhost${path}`, { method, headers: { authorization: "Bearer t0k", "x-client": client, ...headers }, ...(body === undefined ? {} : { body }) }))).status;
+      expect(await send("GET", "/topics", "a")).toBe(200);
+      expect(await send("GET", "/topics", "a")).toBe(200);
+      expect(await send("GET", "/topics", "a")).toBe(429);
+      expect(await send("GET", "/topics", "b", { authorization: "Bearer wrong" })).toBe(401);
+      expect(await send("GET", "/no/such/path", "c")).toBe(404);
+      expect(await send("POST", "/events", "d", { "content-type": "application/json" }, "[]")).toBe(400);
+
+      const samples = parsePrometheusText(await store.metrics!.scrape()).flatMap((family) => family.samples);
+      const counted = samples.filter((sample) => sample.name === "event_store_http_requests_total");
+      const byStatus = (status: string) => counted.filter((sample) => sample.labels.status === status).reduce((sum, sample) => sum + sample.value, 0);
+      expect({ 200: byStatus("200"), 400: byStatus("400"), 401: byStatus("401"), 404: byStatus("404"), 429: byStatus("429") }).toEqual({ 200: 2, 400: 1, 401: 1, 404: 1, 429: 1 });
+      expect(counted.reduce((sum, sample) => sum + sample.value, 0)).toBe(6);
+      expect(counted.find((sample) => sample.labels.status === "200")?.labels).toEqual({ method: "GET", route: "/topics", status: "200" });
+      expect(counted.find((sample) => sample.labels.status === "400")?.labels).toEqual({ method: "POST", route: "/events", status: "400" });
+      const timed = samples.filter((sample) => sample.name === "event_store_http_request_duration_seconds_count").reduce((sum, sample) => sum + sample.value, 0);
+      expect(timed).toBe(6);
+    } finally {
+      await store.close();
+    }
   });
 });
 
