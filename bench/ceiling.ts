@@ -9,12 +9,12 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { groupCommitFile } from "./lib/group-commit-file.ts";
+import { benchLines, groupCommitFile } from "./lib/group-commit-file.ts";
 
 const dataDir = process.env.DATA_DIR ?? ".";
 mkdirSync(dataDir, { recursive: true });
 const append = groupCommitFile(join(dataDir, "ceiling.jsonl"));
-let sequence = 0;
+const counter = { sequence: 0 };
 
 const server = Bun.serve({
   port: Number(process.env.PORT ?? 0),
@@ -23,13 +23,7 @@ const server = Bun.serve({
     const { pathname } = new URL(request.url);
     if (pathname === "/health") return Response.json({ status: "healthy" });
     if (pathname !== "/events" || request.method !== "POST") return new Response("not found", { status: 404 });
-    const events = (await request.json()) as unknown[];
-    let lines = "";
-    const eventIds: string[] = [];
-    for (const event of events) {
-      lines += `${JSON.stringify(event)}\n`;
-      eventIds.push(`bench-${++sequence}`);
-    }
+    const { lines, eventIds } = benchLines((await request.json()) as unknown[], counter);
     await append(lines);
     return Response.json({ eventIds }, { status: 201 });
   },

@@ -12,12 +12,12 @@ import { join } from "node:path";
 import { Elysia } from "elysia";
 import { jsonBody } from "../src/http/json-body.ts";
 import { publishBatchModel } from "../src/http/models.ts";
-import { groupCommitFile } from "./lib/group-commit-file.ts";
+import { benchLines, groupCommitFile } from "./lib/group-commit-file.ts";
 
 const dataDir = process.env.DATA_DIR ?? ".";
 mkdirSync(dataDir, { recursive: true });
 const append = groupCommitFile(join(dataDir, "floor.jsonl"));
-let sequence = 0;
+const counter = { sequence: 0 };
 
 const JSON_CONTENT = { "content-type": "application/json" };
 const app = new Elysia()
@@ -26,13 +26,7 @@ const app = new Elysia()
   .post(
     "/events",
     async ({ body }) => {
-      const events = body as unknown[];
-      let lines = "";
-      const eventIds: string[] = [];
-      for (const event of events) {
-        lines += `${JSON.stringify(event)}\n`;
-        eventIds.push(`bench-${++sequence}`);
-      }
+      const { lines, eventIds } = benchLines(body as unknown[], counter);
       await append(lines);
       return new Response(JSON.stringify({ eventIds }), { status: 201, headers: JSON_CONTENT });
     },

@@ -9,7 +9,8 @@ const deep = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
 /** `{"a":{"a":…{}…}}`: `levels` objects inside each other. */
 const nestedObject = (levels: number) => '{"a":'.repeat(levels - 1) + "{}" + "}".repeat(levels - 1);
 
-describe("nesting is refused before anything parses it", () => {
+/** A store with topic "t" for a describe's tests: started before them, stopped after; and its directory. */
+function storeWithTopic(): { current: () => Store; dirPath: string } {
   using dir = tempDir();
   let store: Store;
   beforeAll(async () => {
@@ -17,9 +18,14 @@ describe("nesting is refused before anything parses it", () => {
     await store.createTopic("t");
   });
   afterAll(() => store.server.stop());
+  return { current: () => store, dirPath: dir.path };
+}
+
+describe("nesting is refused before anything parses it", () => {
+  const { current, dirPath } = storeWithTopic();
 
   const send = async (method: string, path: string, body: string) => {
-    const response = await fetch(`${store.url}${path}`, { method, body, headers: { "content-type": "application/json" } });
+    const response = await fetch(`${current().url}${path}`, { method, body, headers: { "content-type": "application/json" } });
     return { status: response.status, body: await response.json() };
   };
 
@@ -46,23 +52,17 @@ describe("nesting is refused before anything parses it", () => {
     const at = (levels: number) => `[{"topic":"t","type":"e","payload":{"n":1,"a":${nestedObject(levels - 3)}}}]`;
     expect((await send("POST", "/events", at(64))).status).toBe(201);
     expect(await send("POST", "/events", at(65))).toMatchObject({ status: 400, body: { code: "NESTING_TOO_DEEP" } });
-    expect((await store.api("GET", "/topics/t/events")).body.events.length).toBe(1);
+    expect((await current().api("GET", "/topics/t/events")).body.events.length).toBe(1);
   });
 
   test("a refused schema writes nothing: no topic, no file", async () => {
-    expect((await store.api("GET", "/topics")).body).toEqual({ topics: ["t"] });
-    if (ON_DISK) expect(readdirSync(join(dir.path, "config", "topics")).sort()).toEqual(["t.json"]);
+    expect((await current().api("GET", "/topics")).body).toEqual({ topics: ["t"] });
+    if (ON_DISK) expect(readdirSync(join(dirPath, "config", "topics")).sort()).toEqual(["t.json"]);
   });
 });
 
 describe("a large body is parsed a piece at a time, to the same value", () => {
-  using dir = tempDir();
-  let store: Store;
-  beforeAll(async () => {
-    store = await startStore(dir.path);
-    await store.createTopic("t");
-  });
-  afterAll(() => store.server.stop());
+  const { current } = storeWithTopic();
 
   // The densest nesting the depth limit allows, filling most of MAX_BODY_BYTES, around members that
   // JSON.parse treats specially: a repeated key, index-like keys it orders first, an own __proto__, escapes.
@@ -71,9 +71,9 @@ describe("a large body is parsed a piece at a time, to the same value", () => {
 
   test("a 1 MiB payload is stored as JSON.stringify of what JSON.parse makes of it, byte for byte", async () => {
     expect(body.length).toBeGreaterThan(900_000);
-    const sent = await fetch(`${store.url}/events`, { method: "POST", body, headers: { "content-type": "application/json" } });
+    const sent = await fetch(`${current().url}/events`, { method: "POST", body, headers: { "content-type": "application/json" } });
     expect({ status: sent.status, body: await sent.json() }).toEqual({ status: 201, body: { eventIds: ["t-1"] } });
-    const read = await (await fetch(`${store.url}/topics/t/events`)).text();
+    const read = await (await fetch(`${current().url}/topics/t/events`)).text();
     const expected = JSON.stringify(JSON.parse(body)[0].payload);
     expect(expected.startsWith('{"2":"two","10":"ten","n":1,"dup":"last","b":[[[[')).toBe(true);
     expect(read).toContain(`,"payload":${expected}}`);
@@ -82,10 +82,10 @@ describe("a large body is parsed a piece at a time, to the same value", () => {
 
   test("a large body broken anywhere is 400 MALFORMED_JSON and stores nothing", async () => {
     for (const broken of [body.replace('"dup":"last"', '"dup":"last",'), body.replace("]]],[[[", "]]],,[[["), body.slice(0, -1), `${body} x`, body.replace('"10":', "10:")]) {
-      const answer = await fetch(`${store.url}/events`, { method: "POST", body: broken, headers: { "content-type": "application/json" } });
+      const answer = await fetch(`${current().url}/events`, { method: "POST", body: broken, headers: { "content-type": "application/json" } });
       expect({ status: answer.status, body: await answer.json() }).toEqual({ status: 400, body: { error: "Request body is not valid JSON", code: "MALFORMED_JSON" } });
     }
-    expect((await store.api("GET", "/topics/t")).body.sequence).toBe(1);
+    expect((await current().api("GET", "/topics/t")).body.sequence).toBe(1);
   });
 });
 

@@ -36,6 +36,17 @@ export function groupCommitFile(path: string): (lines: string) => Promise<void> 
   };
 }
 
+/** A batch as the ceiling stores it: one JSON line per event, ids `bench-<n>` from `counter`. */
+export function benchLines(events: readonly unknown[], counter: { sequence: number }): { lines: string; eventIds: string[] } {
+  let lines = "";
+  const eventIds: string[] = [];
+  for (const event of events) {
+    lines += `${JSON.stringify(event)}\n`;
+    eventIds.push(`bench-${++counter.sequence}`);
+  }
+  return { lines, eventIds };
+}
+
 interface Waiting {
   lines: string;
   resolve: () => void;
