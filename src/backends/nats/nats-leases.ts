@@ -47,6 +47,11 @@ export class NatsLeases implements DispatchLeases {
   private readonly held = new Map<string, HeldLease>();
   /** Holders of the leases this node does not hold, as last looked at. */
   private readonly seen = new Map<string, string | null>();
+  /**
+   * Consumers seen by an earlier look. One first seen later was just registered, by this
+   * node or another: its registering node claims it at once, so this look leaves it alone.
+   */
+  private looked = new Set<string>();
   /** Consumers with a create or renewal in flight, so a claim and a tick never race on one key. */
   private readonly busy = new Set<string>();
   private handlers: LeaseHandlers | null = null;
@@ -67,6 +72,8 @@ export class NatsLeases implements DispatchLeases {
   start(consumerIds: () => Iterable<string>, handlers: LeaseHandlers): void {
     this.consumerIds = consumerIds;
     this.handlers = handlers;
+    // Those there at start-up are not new: the first look takes every free one.
+    this.looked = new Set(consumerIds());
     this.schedule(0);
     void this.watchReleases();
   }
@@ -132,7 +139,12 @@ export class NatsLeases implements DispatchLeases {
       if (now - lease.renewedAt > this.ttlMs * 0.8) this.lose(id, null, "could not renew it in time");
       else if (now - lease.renewedAt >= this.ttlMs / 3) work.push(this.renew(id, lease));
     }
-    for (const id of this.consumerIds()) if (!this.held.has(id)) work.push(this.take(id));
+    const ids = new Set(this.consumerIds());
+    for (const id of ids) {
+      const justRegistered = !this.looked.has(id);
+      if (!justRegistered && !this.held.has(id)) work.push(this.take(id));
+    }
+    this.looked = ids;
     await Promise.all(work);
   }
 
