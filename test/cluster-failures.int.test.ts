@@ -54,11 +54,13 @@ describe.skipIf(!available)("cluster mode under failures: 3 nats-servers (R3), 2
     const outcomes: Outcome[] = [];
     const stop = new AbortController();
     const publishers = Array.from({ length: 6 }, (_, p) => publish(nodes[p % 2]!, p, stop.signal, outcomes));
-    // Load for a while, then the kill, then load for a while again: durations, not conditions, so a sleep.
+    // Load for a while before the kill: a duration, not a condition, so a sleep.
     await Bun.sleep(3_000);
     const killedAt = performance.now();
     await nats.servers[victim === -1 ? 0 : victim]!.kill();
-    await Bun.sleep(8_000);
+    // The stream has no leader until a follower campaigns, 4–9 s after it last heard the leader
+    // (nats-server's Raft election timeout): load goes on until both nodes have published again.
+    await untilBothPublishedAfter(nodes, outcomes, killedAt, STREAM_ELECTION_DEADLINE_MS);
     stop.abort();
     const stoppedAt = performance.now();
     await Promise.all(publishers);
@@ -70,7 +72,8 @@ describe.skipIf(!available)("cluster mode under failures: 3 nats-servers (R3), 2
     const after = times.filter((t) => t >= killedAt);
     const around = [...before.slice(-1), ...after];
     const longestGap = Math.max(...around.slice(1).map((t, i) => t - around[i]!));
-    const afterByNode = nodes.map((node) => acked.filter((o) => o.node === node.url && o.doneAt >= killedAt).length);
+    const sentAfterByNode = nodes.map((node) => acked.filter((o) => o.node === node.url && o.sentAt >= killedAt));
+    const resumedAfter = sentAfterByNode.map((sent) => Math.round(Math.min(...sent.map((o) => o.doneAt)) - killedAt));
 
     // Each node follows the stream with a headers-only ordered consumer, which may have lived on the
     // killed server; the node's once-a-second look past its last message must bring it level on its own.
@@ -78,7 +81,8 @@ describe.skipIf(!available)("cluster mode under failures: 3 nats-servers (R3), 2
     await untilHeadsAgree(urls, 5_000);
     console.log(
       `cluster-failures: killed nats-server ${leader ?? "n1 (leader unknown)"} (stream leader); longest gap between 201s around the kill ${Math.round(longestGap)} ms, ` +
-        `first 201 ${Math.round(after[0]! - killedAt)} ms after it, last ${Math.round(stoppedAt - times.at(-1)!)} ms before the end; 201s: ${before.length} before, ${after.length} after (per node ${afterByNode.join("/")}); ` +
+        `first 201 to a batch sent after it ${resumedAfter.join("/")} ms after it per node, last ${Math.round(stoppedAt - times.at(-1)!)} ms before the end; ` +
+        `201s: ${before.length} before, ${after.length} after (sent after it, per node ${sentAfterByNode.map((sent) => sent.length).join("/")}); ` +
         `503 CLUSTER_UNAVAILABLE: ${refused.length}`,
     );
 
@@ -87,7 +91,7 @@ describe.skipIf(!available)("cluster mode under failures: 3 nats-servers (R3), 2
     expect(before.length).toBeGreaterThan(0);
     expect(after.length).toBeGreaterThan(0);
     // Both nodes publish again after the kill, not just the one whose server survived.
-    expect(afterByNode.every((count) => count > 0)).toBe(true);
+    expect(sentAfterByNode.map((sent) => sent.length > 0)).toEqual([true, true]);
 
     const [a, b] = await Promise.all(urls.map(readAll));
     expect(b).toEqual(a!);
@@ -220,6 +224,8 @@ interface Outcome {
   events: SentEvent[];
   /** The node's URL. */
   node: string;
+  /** performance.now() when the request was sent, and when its answer (or the failure) came. */
+  sentAt: number;
   doneAt: number;
   status: number | typeof NO_ANSWER;
   ids?: string[];
@@ -286,12 +292,14 @@ function makeBatch(tag: string, random: () => number): SentEvent[] {
 
 async function publishOne(node: ServerProcess, events: SentEvent[]): Promise<Outcome> {
   const tag = events[0]!.payload.b;
+  const sentAt = performance.now();
   try {
     const answer = await call(node.url, "POST", "/events", events);
     return {
       tag,
       events,
       node: node.url,
+      sentAt,
       doneAt: performance.now(),
       status: answer.status,
       ids: answer.body?.eventIds,
@@ -300,7 +308,32 @@ async function publishOne(node: ServerProcess, events: SentEvent[]): Promise<Out
       retryAfter: answer.headers.get("retry-after"),
     };
   } catch (error) {
-    return { tag, events, node: node.url, doneAt: performance.now(), status: NO_ANSWER, error: String(error) };
+    return { tag, events, node: node.url, sentAt, doneAt: performance.now(), status: NO_ANSWER, error: String(error) };
+  }
+}
+
+/** Two of nats-server's longest election timeouts (9 s) and the vote: by then the stream has a leader again, or the test fails. */
+const STREAM_ELECTION_DEADLINE_MS = 25_000;
+/** How long both nodes must keep publishing after the kill, so "publishing goes on" is more than one lucky 201 each. */
+const PUBLISHING_AGAIN_MS = 2_000;
+
+/**
+ * Until every node has answered 201 to batches sent after `since` for
+ * PUBLISHING_AGAIN_MS (counted from its first such 201: answers to batches
+ * already in flight at the kill prove nothing); throws after `deadlineMs`
+ * naming the nodes that had none.
+ */
+async function untilBothPublishedAfter(nodes: readonly ServerProcess[], outcomes: readonly Outcome[], since: number, deadlineMs: number): Promise<void> {
+  const deadline = since + deadlineMs;
+  for (;;) {
+    const firsts = nodes.map((node) => outcomes.find((o) => o.node === node.url && o.status === 201 && o.sentAt >= since)?.doneAt);
+    const now = performance.now();
+    if (firsts.every((first) => first !== undefined && now - first >= PUBLISHING_AGAIN_MS)) return;
+    if (now > deadline) {
+      const silent = nodes.filter((_, i) => firsts[i] === undefined).map((node) => node.url);
+      throw new Error(`no 201 within ${deadlineMs} ms of the kill from ${silent.join(", ")}`);
+    }
+    await Bun.sleep(50);
   }
 }
 
