@@ -61,10 +61,11 @@ export function createApp(deps: AppDeps) {
     isAdminAsset(request) || (deps.metricsPublic === true && request.method === "GET" && requestPath(request.url) === "/metrics");
   const requests = metrics ? requestMetrics((method, route, status, seconds) => metrics.observeRequest(method, route, status, seconds)) : null;
   return new Elysia()
-    .onError((context) => {
-      const response = toErrorResponse(context.code, context.error, reportError);
-      context.set.status = response.status;
-      requests?.failed(context, response.status);
+    // Destructured, not passed on whole (see request-metrics.ts): what a hook reads is prepared for every request.
+    .onError(({ code, error, set, request, route }) => {
+      const response = toErrorResponse(code, error, reportError);
+      set.status = response.status;
+      requests?.failed({ request, route }, response.status);
       return response;
     })
     // First, so every request is counted and timed, refused ones too (a CORS preflight, answered before any route, is not).

@@ -11,6 +11,12 @@ interface Finished {
   route?: string;
 }
 
+/** The parts of an after-handle context read here (`responseValue` is the handler's return value). */
+interface AfterHandleContext extends Finished {
+  set: { status?: number | string };
+  responseValue?: unknown;
+}
+
 /**
  * Times every request from its arrival until its response is ready and
  * reports it with the matched route pattern (`/topics/:topic`, not the path)
@@ -32,11 +38,13 @@ export function requestMetrics(observe: ObserveRequest) {
     .onRequest(({ request }) => {
       started.set(request, performance.now());
     })
-    .onAfterHandle({ as: "global" }, (context) => {
+    // The context is destructured, never passed on whole: the framework reads a hook's source to
+    // decide what to prepare per request, and a context handed to a function makes it prepare all
+    // of it (cookies parsed, every response copied to merge headers) on every route.
+    .onAfterHandle({ as: "global" }, ({ request, route, set, responseValue }: AfterHandleContext) => {
       // A handler that returns a Response (the publish route does) sets its status there, not in `set`.
-      const value = (context as { responseValue?: unknown }).responseValue;
-      const { status } = context.set;
-      report(context, value instanceof Response ? value.status : typeof status === "number" ? status : 200);
+      const { status } = set;
+      report({ request, route }, responseValue instanceof Response ? responseValue.status : typeof status === "number" ? status : 200);
     });
   return { plugin, failed: report };
 }
