@@ -13,6 +13,7 @@ export function createProcessMetrics(): Registry {
 }
 import type { ConsumerDetails, ConsumerStatus } from "../consumers/consumer-model.ts";
 import { LabelBudget, OTHER } from "./label-budget.ts";
+import { RequestTable } from "./request-table.ts";
 
 /** What the metrics read at scrape time (from any backend, so asynchronously); nothing of it is touched while publishing. */
 export interface MetricsSources {
@@ -63,10 +64,7 @@ export class StoreMetrics {
   private snapshot: Snapshot | null = null;
   private readonly topicBudget: LabelBudget;
   private readonly pairBudget: LabelBudget;
-  private readonly requestChildren = new Map<string, { count: Counter.Internal; duration: Histogram.Internal<"method" | "route"> }>();
-
-  private readonly httpRequests: Counter<"method" | "route" | "status">;
-  private readonly httpDuration: Histogram<"method" | "route">;
+  private readonly requests: RequestTable;
   private readonly eventsAppended: Counter;
   private readonly batchesAppended: Counter;
   private readonly commitDuration: Histogram;
@@ -81,14 +79,15 @@ export class StoreMetrics {
     this.topicBudget = new LabelBudget(max);
     this.pairBudget = new LabelBudget(max);
     const registers = [this.registry];
-    this.httpRequests = new Counter({ name: "event_store_http_requests_total", help: "HTTP requests by route pattern and status", labelNames: ["method", "route", "status"], registers });
-    this.httpDuration = new Histogram({
-      name: "event_store_http_request_duration_seconds",
-      help: "Time from receiving a request until its response is ready (long-polls included)",
-      labelNames: ["method", "route"],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers,
-    });
+    this.requests = new RequestTable(
+      { name: "event_store_http_requests_total", help: "HTTP requests by route pattern and status", registers },
+      {
+        name: "event_store_http_request_duration_seconds",
+        help: "Time from receiving a request until its response is ready (long-polls included)",
+        buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+        registers,
+      },
+    );
     this.eventsAppended = new Counter({ name: "event_store_events_appended_total", help: "Events stored (acknowledged)", registers });
     this.batchesAppended = new Counter({ name: "event_store_batches_appended_total", help: "Batches (POST /events) stored", registers });
     this.commitDuration = new Histogram({
@@ -134,14 +133,7 @@ export class StoreMetrics {
 
   /** One finished HTTP request; `route` is the matched pattern (`/topics/:topic`), so it is bounded by the route table. */
   observeRequest(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${route} ${status}`;
-    let children = this.requestChildren.get(key);
-    if (children === undefined) {
-      children = { count: this.httpRequests.labels(method, route, String(status)), duration: this.httpDuration.labels(method, route) };
-      this.requestChildren.set(key, children);
-    }
-    children.count.inc();
-    children.duration.observe(seconds);
+    this.requests.observe(method, route, status, seconds);
   }
 
   observeGroupCommit(stats: GroupCommitStats): void {
