@@ -22,7 +22,7 @@ interface Operation {
   summary?: string;
   description?: string;
   tags?: string[];
-  parameters?: { name: string; in: string; examples?: Record<string, { value: unknown }> }[];
+  parameters?: { name: string; in: string; required?: boolean; schema?: Record<string, unknown>; description?: string; examples?: Record<string, { value: unknown }> }[];
   requestBody?: { content: Record<string, { schema: { examples?: unknown[] } }> };
   responses: Record<string, { description: string; content?: Record<string, { schema: unknown; examples?: Record<string, { value: unknown }> }> }>;
 }
@@ -105,6 +105,19 @@ describe("the OpenAPI document at /swagger/json", () => {
       type: "array",
       items: { type: "object", required: ["topic", "type", "payload"], properties: { topic: { type: "string" }, type: { type: "string" }, expectedSequence: { type: "number" } } },
     });
+  });
+
+  test("the publish documents its optional Idempotency-Key header", async () => {
+    const publish = operations(await fetchDocument()).get("POST /events")!;
+    expect(publish.parameters).toEqual([
+      {
+        name: "idempotency-key",
+        in: "header",
+        required: false,
+        schema: { type: "string", minLength: 1, maxLength: 255 },
+        description: expect.stringContaining("1-255 printable ASCII characters"),
+      },
+    ]);
   });
 });
 

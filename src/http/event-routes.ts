@@ -45,8 +45,11 @@ export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize, shutdo
   return new Elysia({ name: "event-routes" })
     .post(
       "/events",
-      async ({ body, headers }) => {
-        const key = parseIdempotencyKey(headers["idempotency-key"]);
+      // The header is read from the request, not declared as a `headers` schema: a declared one makes
+      // the framework copy every request header into an object and clean it, on the busiest route
+      // (about 1.3 µs of a 1-event publish's ~10 µs in process). It is documented in `detail` instead.
+      async ({ body, request }) => {
+        const key = parseIdempotencyKey(request.headers.get("idempotency-key") ?? undefined);
         const events = await validateCurrent(registry, body, maxBatchEvents);
         if (key === undefined) return created({ eventIds: (await log.append(events)).ids });
         const { ids, replayed } = await log.append(events, { key, hash: batchHash(events) });
@@ -60,11 +63,6 @@ export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize, shutdo
               { topic: "audit-events", type: "audit.logged", payload: { action: "signup", userId: "1" } },
             ],
           ],
-        }),
-        headers: t.Object({
-          "idempotency-key": t.Optional(
-            t.String({ description: "1-255 printable ASCII characters. A retry with the same key and body stores nothing and answers the first ids, with `Idempotent-Replayed: true`; the same key with another body gets 409 IDEMPOTENCY_KEY_REUSED." }),
-          ),
         }),
         response: {
           201: documented(t.Object({ eventIds: t.Array(t.String()) }), "The batch is on disk; the ids of its events, in order", {
@@ -106,6 +104,15 @@ export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize, shutdo
         detail: {
           tags: ["Events"],
           summary: "Publish events",
+          parameters: [
+            {
+              name: "idempotency-key",
+              in: "header",
+              required: false,
+              schema: { type: "string", minLength: 1, maxLength: 255 },
+              description: IDEMPOTENCY_KEY_DESCRIPTION,
+            },
+          ],
           description:
             "Stores a batch atomically, across topics: every event is validated against its topic's schema first, and the 201 is sent only once the batch is on disk. Ids are `<topic>-<sequence>`, dense per topic. An event with `expectedSequence` is stored only if its topic's sequence just before it equals that number (earlier events of the batch count), else 409 SEQUENCE_CONFLICT and nothing of the batch is stored.",
         },
@@ -181,6 +188,8 @@ function created<T extends { eventIds: string[] }>(body: T, headers: Record<stri
 }
 
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+const IDEMPOTENCY_KEY_DESCRIPTION =
+  "1-255 printable ASCII characters. A retry with the same key and body stores nothing and answers the first ids, with `Idempotent-Replayed: true`; the same key with another body gets 409 IDEMPOTENCY_KEY_REUSED.";
 
 function parseIdempotencyKey(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
