@@ -47,7 +47,7 @@ export function eventRoutes({ registry, log, maxBatchEvents, maxPageSize, shutdo
       "/events",
       // The header is read from the request, not declared as a `headers` schema: a declared one makes
       // the framework copy every request header into an object and clean it, on the busiest route
-      // (about 1.3 µs of a 1-event publish's ~10 µs in process). It is documented in `detail` instead.
+      // (about 6% of a 1-event publish in process). It is documented in `detail` instead.
       async ({ body, request }) => {
         const key = parseIdempotencyKey(request.headers.get("idempotency-key") ?? undefined);
         const events = await validateCurrent(registry, body, maxBatchEvents);
